@@ -1,0 +1,54 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each installs what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR := $(abspath $(or $(ANALYTICS_DATA_DIR),data))
+export ANALYTICS_DATA_DIR := $(DATA_DIR)
+export DAGSTER_HOME := $(abspath $(or $(DAGSTER_HOME),$(DATA_DIR)/dagster_home))
+# The previous Moscow day: what the 09:00 schedule would run today.
+PARTITION ?= $(shell TZ=Europe/Moscow date -d yesterday +%F)
+
+.PHONY: help install browser instance run test dev benchmarks clean
+
+help:
+	@echo "make run    install what is missing, then run the daily pipeline for yesterday ($(PARTITION)) on embedded defaults"
+	@echo "make test   install what is missing, then run the whole test suite"
+	@echo "make dev    start the Dagster UI on http://127.0.0.1:3000"
+	@echo "make benchmarks   print speed and memory figures (slow)"
+
+$(BIN)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/.installed browser
+
+browser: $(BIN)/.installed
+	@bash scripts/install_browser.sh $(BIN)/python
+
+instance: $(BIN)/.installed
+	@mkdir -p $(DAGSTER_HOME)
+	@cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@$(BIN)/dagster instance concurrency set warehouse 1 >/dev/null
+	@$(BIN)/dagster instance concurrency set amplitude_api 5 >/dev/null
+	@$(BIN)/dagster instance concurrency set appmetrica_api 3 >/dev/null
+
+run: install instance
+	$(BIN)/dagster asset materialize -m analytics_dagster.definitions --select '*' --partition $(PARTITION)
+	@$(BIN)/python -m analytics_dagster.lib.run_summary $(PARTITION)
+
+test: install
+	$(BIN)/python -m pytest
+
+dev: install instance
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+benchmarks: install
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(DATA_DIR)

@@ -1,0 +1,239 @@
+"""Warehouse adapters: DuckDB (embedded default), PostgreSQL and BigQuery behind one small interface.
+
+SQL is written in DuckDB's dialect (files under ``sql/``) and translated by :mod:`analytics_dagster.lib.sql`.
+Every write that belongs to a partition goes through :meth:`Warehouse.replace_partition`, which deletes and inserts
+in one transaction so reruns never duplicate or lose rows.
+"""
+
+from __future__ import annotations
+
+import io
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analytics_dagster.lib.sql import read_sql, translate
+
+WAREHOUSE_KINDS = ("duckdb", "postgres", "bigquery")
+
+
+class Warehouse(ABC):
+    dialect: str
+
+    @abstractmethod
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Runs one or more statements written in DuckDB's dialect."""
+
+    @abstractmethod
+    def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def replace_partition(
+        self, table: str, df: pd.DataFrame, *, partition_column: str, partition_value: Any
+    ) -> int:
+        """Replaces the rows of ``table`` where ``partition_column = partition_value`` by ``df`` atomically."""
+
+    def execute_file(self, relative_path: str, params: Mapping[str, Any] | None = None) -> None:
+        self.execute(read_sql(relative_path), params)
+
+    def query_file(self, relative_path: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        return self.query_df(read_sql(relative_path), params)
+
+    def table_exists(self, table: str) -> bool:
+        found = self.query_df(
+            "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $table", {"table": table}
+        )
+        return int(found["n"].iloc[0]) > 0
+
+    def row_count(self, table: str, where: str = "TRUE", params: Mapping[str, Any] | None = None) -> int:
+        return int(self.query_df(f"SELECT count(*) AS n FROM {table} WHERE {where}", params)["n"].iloc[0])
+
+
+class DuckDBWarehouse(Warehouse):
+    """One DuckDB file. A connection is opened per call, so the file is not held between steps of a run."""
+
+    dialect = "duckdb"
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        import duckdb
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.path))
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        with self.connect() as con:
+            con.execute(sql, dict(params) if params else None)
+
+    def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        with self.connect() as con:
+            return con.execute(sql, dict(params) if params else None).df()
+
+    def replace_partition(self, table, df, *, partition_column, partition_value) -> int:
+        with self.connect() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(f"DELETE FROM {table} WHERE {partition_column} = $value", {"value": partition_value})
+                if len(df):
+                    con.register("_incoming", df)
+                    columns = ", ".join(f'"{c}"' for c in df.columns)
+                    con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming")
+                    con.unregister("_incoming")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return len(df)
+
+
+class PostgresWarehouse(Warehouse):
+    """PostgreSQL through psycopg 3; bulk loads use COPY."""
+
+    dialect = "postgres"
+
+    def __init__(self, dsn: str):
+        self.dsn = dsn
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        import psycopg
+
+        with psycopg.connect(self.dsn) as con:
+            yield con
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        with self.connect() as con:
+            for statement in translate(sql, "postgres"):
+                con.execute(statement, dict(params) if params and "%(" in statement else None)
+
+    def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        statements = translate(sql, "postgres")
+        with self.connect() as con, con.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement, dict(params) if params and "%(" in statement else None)
+            columns = [d.name for d in cur.description] if cur.description else []
+            return pd.DataFrame(cur.fetchall(), columns=columns)
+
+    def replace_partition(self, table, df, *, partition_column, partition_value) -> int:
+        with self.connect() as con:
+            with con.transaction():
+                con.execute(f"DELETE FROM {table} WHERE {partition_column} = %s", (partition_value,))
+                if len(df):
+                    copy_dataframe(con, table, df)
+        return len(df)
+
+
+def copy_dataframe(con: Any, table: str, df: pd.DataFrame) -> None:
+    """Bulk-loads ``df`` into ``table`` with ``COPY ... FROM STDIN`` (CSV), NULLs kept as NULLs."""
+    columns = ", ".join(f'"{c}"' for c in df.columns)
+    buffer = io.StringIO()
+    df.to_csv(buffer, index=False, header=False, na_rep="\\N")
+    with con.cursor().copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
+        copy.write(buffer.getvalue())
+
+
+class BigQueryWarehouse(Warehouse):
+    """BigQuery through google-cloud-bigquery: queries for reads, load jobs for writes."""
+
+    dialect = "bigquery"
+
+    def __init__(self, project_id: str, dataset_id: str, client: Any | None = None):
+        self.project_id = project_id
+        self.dataset_id = dataset_id
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from google.cloud import bigquery
+
+            self._client = bigquery.Client(project=self.project_id)
+        return self._client
+
+    def _job_config(self, params: Mapping[str, Any] | None) -> Any:
+        from google.cloud import bigquery
+
+        return bigquery.QueryJobConfig(
+            default_dataset=f"{self.project_id}.{self.dataset_id}",
+            query_parameters=[bigquery_parameter(name, value) for name, value in (params or {}).items()],
+        )
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        for statement in translate(sql, "bigquery"):
+            self.client.query(statement, job_config=self._job_config(params)).result()
+
+    def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        *setup, last = translate(sql, "bigquery")
+        for statement in setup:
+            self.client.query(statement, job_config=self._job_config(params)).result()
+        return self.client.query(last, job_config=self._job_config(params)).to_dataframe()
+
+    def replace_partition(self, table, df, *, partition_column, partition_value) -> int:
+        from google.cloud import bigquery
+
+        table_id = f"{self.project_id}.{self.dataset_id}.{table}"
+        staging_id = f"{table_id}__staging"
+        self.client.load_table_from_dataframe(
+            df, staging_id, job_config=bigquery.LoadJobConfig(write_disposition="WRITE_TRUNCATE")
+        ).result()
+        columns = ", ".join(f"`{c}`" for c in df.columns)
+        # One multi-statement transaction: readers never see the partition empty or doubled.
+        script = (
+            "BEGIN TRANSACTION;"
+            f"DELETE FROM `{table_id}` WHERE {partition_column} = @value;"
+            f"INSERT INTO `{table_id}` ({columns}) SELECT {columns} FROM `{staging_id}`;"
+            "COMMIT TRANSACTION;"
+        )
+        self.client.query(script, job_config=self._job_config({"value": partition_value})).result()
+        self.client.delete_table(staging_id, not_found_ok=True)
+        return len(df)
+
+
+def bigquery_parameter(name: str, value: Any) -> Any:
+    import datetime as dt
+
+    from google.cloud import bigquery
+
+    kind = (
+        "BOOL" if isinstance(value, bool)
+        else "INT64" if isinstance(value, int)
+        else "FLOAT64" if isinstance(value, float)
+        else "TIMESTAMP" if isinstance(value, dt.datetime)
+        else "DATE" if isinstance(value, dt.date)
+        else "STRING"
+    )
+    return bigquery.ScalarQueryParameter(name, kind, value)
+
+
+def make_warehouse(
+    kind: str,
+    *,
+    duckdb_path: str | Path | None = None,
+    postgres_dsn: str | None = None,
+    bq_project_id: str | None = None,
+    bq_dataset_id: str | None = None,
+) -> Warehouse:
+    if kind == "duckdb":
+        if not duckdb_path:
+            raise ValueError("WAREHOUSE=duckdb needs DUCKDB_PATH (defaults to $ANALYTICS_DATA_DIR/warehouse.duckdb)")
+        return DuckDBWarehouse(duckdb_path)
+    if kind == "postgres":
+        if not postgres_dsn:
+            raise ValueError("WAREHOUSE=postgres needs POSTGRES_DSN, e.g. postgresql://user@host:5432/db")
+        return PostgresWarehouse(postgres_dsn)
+    if kind == "bigquery":
+        if not (bq_project_id and bq_dataset_id):
+            raise ValueError("WAREHOUSE=bigquery needs BQ_PROJECT_ID and BQ_DATASET_ID")
+        return BigQueryWarehouse(bq_project_id, bq_dataset_id)
+    raise ValueError(f"WAREHOUSE={kind!r} is not supported; choose one of {', '.join(WAREHOUSE_KINDS)}")

@@ -1,0 +1,131 @@
+"""Fixtures shared by the whole suite: temporary object stores and warehouses, and real local servers.
+
+Servers listen on 127.0.0.1 only and are stopped by the fixtures that start them. PostgreSQL tests fail (never
+skip) when CI=true and the server is unreachable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from analytics_dagster.defs.resources import ObjectStoreResource, WarehouseResource
+
+POSTGRES_URL = os.getenv("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+@pytest.fixture
+def object_store_resource(tmp_path: Path) -> ObjectStoreResource:
+    return ObjectStoreResource(local_dir=str(tmp_path / "objects"))
+
+
+@pytest.fixture
+def duckdb_resource(tmp_path: Path) -> WarehouseResource:
+    return WarehouseResource(kind="duckdb", duckdb_path=str(tmp_path / "warehouse.duckdb"))
+
+
+def _postgres_reachable() -> str | None:
+    import psycopg
+
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as con:
+            con.execute("SELECT 1")
+    except psycopg.OperationalError as error:
+        return str(error)
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The local PostgreSQL server; a test needing it fails under CI=true when it is down, skips elsewhere."""
+    problem = _postgres_reachable()
+    if problem:
+        message = f"PostgreSQL at {POSTGRES_URL} is unreachable: {problem}"
+        if os.getenv("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_dsn(postgres_url: str) -> Iterator[str]:
+    """A DSN whose search_path is a fresh schema, dropped after the test."""
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in postgres_url else "?"
+    yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def postgres_resource(postgres_dsn: str) -> WarehouseResource:
+    return WarehouseResource(kind="postgres", postgres_dsn=postgres_dsn)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A real S3-compatible endpoint: ``moto_server`` on 127.0.0.1, with dummy credentials in the environment."""
+    port = free_port()
+    executable = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or "moto_server"
+    process = subprocess.Popen(
+        [executable, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def s3_bucket(moto_endpoint: str) -> str:
+    """A fresh bucket on the moto endpoint."""
+    import boto3
+
+    name = f"test-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3_client(moto_endpoint: str):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
