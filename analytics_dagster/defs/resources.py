@@ -4,8 +4,6 @@ Non-secret settings are read once when definitions load; secrets are passed as `
 variable's name, never its value.
 """
 
-from __future__ import annotations
-
 import os
 
 import dagster as dg

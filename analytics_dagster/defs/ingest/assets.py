@@ -4,8 +4,6 @@ Each asset uses the real API when its credentials are set and the built-in demo 
 the run log and the asset metadata say which.
 """
 
-from __future__ import annotations
-
 import tempfile
 from pathlib import Path
 

@@ -1,0 +1,78 @@
+"""The code location as operators meet it: `dg check defs`, and the webserver showing graph, schedule, partitions."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from analytics_dagster.lib.settings import PROJECT_ROOT
+from analytics_dagster_tests.conftest import free_port
+
+BIN = Path(sys.executable).parent
+
+
+def test_dg_check_defs_passes(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ANALYTICS_DATA_DIR": str(tmp_path / "data")}
+    result = subprocess.run(
+        [str(BIN / "dg"), "check", "defs"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+SCHEDULES_AND_ASSETS = """
+{
+  workspaceOrError { ... on Workspace { locationEntries { name locationOrLoadError {
+    ... on RepositoryLocation { repositories {
+      schedules { name cronSchedule executionTimezone }
+      assetNodes { assetKey { path } groupName partitionDefinition { type timezone } }
+    } }
+    ... on PythonError { message }
+  } } } }
+}
+"""
+
+
+@pytest.fixture
+def webserver(tmp_path):
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ANALYTICS_DATA_DIR": str(tmp_path / "data")}
+    process = subprocess.Popen(
+        [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("dagster-webserver did not answer within 120 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_webserver_shows_graph_schedule_and_moscow_partitions(webserver):
+    response = httpx.post(f"{webserver}/graphql", json={"query": SCHEDULES_AND_ASSETS}, timeout=60)
+    (entry,) = response.json()["data"]["workspaceOrError"]["locationEntries"]
+    (repository,) = entry["locationOrLoadError"]["repositories"]
+    schedules = {s["name"]: s for s in repository["schedules"]}
+    assert schedules["daily_pipeline_at_0900_msk"]["cronSchedule"] == "0 9 * * *"
+    assert schedules["daily_pipeline_at_0900_msk"]["executionTimezone"] == "Europe/Moscow"
+    assets = {"/".join(a["assetKey"]["path"]): a for a in repository["assetNodes"]}
+    assert {"amplitude_raw_events", "appmetrica_raw_events", "events_part"} <= set(assets)
+    for key, node in assets.items():
+        assert node["partitionDefinition"]["type"] == "TIME_WINDOW", key
+        assert node["partitionDefinition"]["timezone"] == "Europe/Moscow", key
