@@ -61,3 +61,14 @@ def test_bad_start_date_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("ANALYTICS_START_DATE", "15.03.2026")
     with pytest.raises(ValueError, match="ANALYTICS_START_DATE"):
         settings.start_date()
+
+
+def test_every_warehouse_asset_queues_in_the_warehouse_pool(definitions):
+    from analytics_dagster.defs.resources import WAREHOUSE_POOL
+
+    graph = definitions.resolve_asset_graph()
+    users = [graph.assets_def_for_key(key) for key in graph.get_all_asset_keys() if graph.get(key).is_materializable]
+    users = [a for a in users if "warehouse" in a.required_resource_keys]
+    assert users, "no asset uses the warehouse"
+    for assets_def in users:
+        assert assets_def.op.pool == WAREHOUSE_POOL, f"{assets_def.keys} writes the warehouse outside the pool"
