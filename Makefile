@@ -11,7 +11,7 @@ export DAGSTER_HOME := $(abspath $(or $(DAGSTER_HOME),$(DATA_DIR)/dagster_home))
 # The previous Moscow day: what the 09:00 schedule would run today.
 PARTITION ?= $(shell TZ=Europe/Moscow date -d yesterday +%F)
 
-.PHONY: help install browser instance run test dev benchmarks clean
+.PHONY: help install system-packages instance run test dev benchmarks clean
 
 help:
 	@echo "make run    install what is missing, then run the daily pipeline for yesterday ($(PARTITION)) on embedded defaults"
@@ -25,10 +25,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-install: $(BIN)/.installed browser
+install: $(BIN)/.installed system-packages
 
-browser: $(BIN)/.installed
-	@bash scripts/install_browser.sh $(BIN)/python
+system-packages: $(BIN)/.installed
+	@bash scripts/install_system_packages.sh $(BIN)/python
 
 instance: $(BIN)/.installed
 	@mkdir -p $(DAGSTER_HOME)

@@ -1,0 +1,1 @@
+SELECT * FROM cluster_summaries WHERE partition_date = $day ORDER BY cluster_id < 0, cluster_id
