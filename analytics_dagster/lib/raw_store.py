@@ -170,3 +170,46 @@ def publish_day(
         commit_data=manifest.to_json(),
     )
     return manifest
+
+
+def publish_day_merged(
+    store: ObjectStore,
+    source: str,
+    day: dt.date | str,
+    files: list[Path],
+    *,
+    keep: list[RawFile],
+    origin: str,
+    details: dict[str, Any] | None = None,
+) -> Manifest:
+    """Like :func:`publish_day`, but also keeps ``keep`` — entries of the day's current manifest — in place.
+
+    Only ``files`` are verified and uploaded; a new file replaces a kept one of the same name. The new files are
+    written first, then the manifest, then every other key under the day is deleted, so a reader that trusts the
+    manifest never sees a half-written day.
+    """
+    names = [path.name for path in files]
+    if len(set(names)) != len(names) or MANIFEST_NAME in names:
+        raise ValueError(f"raw files for {source} {day} must have distinct names other than {MANIFEST_NAME}")
+    described = [describe_gzip_file(path) for path in files]
+    replaced = set(names)
+    kept = [f for f in keep if f.name not in replaced]
+    prefix = day_prefix(source, day) + "/"
+    missing = [f.name for f in kept if not store.exists(prefix + f.name)]
+    if missing:
+        raise ValueError(f"cannot keep {source} {day} files that are not in the store: {', '.join(missing)}")
+    manifest = Manifest(
+        source=source,
+        partition=str(day),
+        origin=origin,
+        files=sorted(kept + described, key=lambda f: f.name),
+        details=details or {},
+    )
+    for path in files:
+        store.put_file(prefix + path.name, path)
+    store.put_bytes(prefix + MANIFEST_NAME, manifest.to_json())
+    wanted = {prefix + f.name for f in manifest.files} | {prefix + MANIFEST_NAME}
+    stale = [key for key in store.list_keys(prefix) if key not in wanted]
+    if stale:
+        store.delete(stale)
+    return manifest

@@ -179,6 +179,33 @@ class BigQueryWarehouse(Warehouse):
             self.client.query(statement, job_config=self._job_config(params)).result()
         return self.client.query(last, job_config=self._job_config(params)).to_dataframe()
 
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        """Like :meth:`query_df`, as a pyarrow Table (keeps column types when there are no rows)."""
+        *setup, last = translate(sql, "bigquery")
+        for statement in setup:
+            self.client.query(statement, job_config=self._job_config(params)).result()
+        return self.client.query(last, job_config=self._job_config(params)).to_arrow()
+
+    def run_script(self, statements: list[str], params: Mapping[str, Any] | None = None) -> None:
+        """Runs statements already in BigQuery's dialect as ONE multi-statement job, so a
+        ``BEGIN TRANSACTION; ...; COMMIT TRANSACTION`` among them is a real transaction."""
+        script = ";\n".join(statement.rstrip("; \n") for statement in statements) + ";"
+        self.client.query(script, job_config=self._job_config(params)).result()
+
+    def load_parquet(self, path: str | Path, table: str) -> None:
+        """Replaces ``table`` (in the dataset) by the rows of a Parquet file, with a load job."""
+        from google.cloud import bigquery
+
+        config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.PARQUET,
+            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+        )
+        with open(path, "rb") as handle:
+            self.client.load_table_from_file(handle, self.table_id(table), job_config=config).result()
+
+    def table_id(self, table: str) -> str:
+        return f"{self.project_id}.{self.dataset_id}.{table}"
+
     def replace_partition(self, table, df, *, partition_column, partition_value) -> int:
         from google.cloud import bigquery
 

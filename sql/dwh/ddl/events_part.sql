@@ -22,6 +22,9 @@ CREATE TABLE IF NOT EXISTS events_part (
     app_version        VARCHAR,            -- Amplitude `version_name` / AppMetrica `app_version_name`
     country            VARCHAR,
     city               VARCHAR,
-    revenue            DOUBLE,             -- event_properties.revenue / price when present
-    session_replay_id  VARCHAR             -- event property `[Amplitude] Session Replay ID` = '<device_id>/<session_id>'
+    revenue            DOUBLE,             -- event property `revenue` (Amplitude also `$revenue`) on revenue events, else NULL
+    session_replay_id  VARCHAR,            -- event property `[Amplitude] Session Replay ID` = '<device_id>/<session_id>'
+    os_version         VARCHAR,            -- Amplitude `os_version` (browser version on the web) / AppMetrica `os_version`
+    region             VARCHAR,            -- Amplitude `region`; NULL for AppMetrica
+    language           VARCHAR             -- Amplitude `language` / AppMetrica `device_locale`
 );
