@@ -34,8 +34,8 @@ instance: $(BIN)/.installed
 	@mkdir -p $(DAGSTER_HOME)
 	@cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	@$(BIN)/dagster instance concurrency set warehouse 1 >/dev/null
-	@$(BIN)/dagster instance concurrency set amplitude_api 5 >/dev/null
-	@$(BIN)/dagster instance concurrency set appmetrica_api 3 >/dev/null
+	@$(BIN)/dagster instance concurrency set amplitude_api 1 >/dev/null
+	@$(BIN)/dagster instance concurrency set appmetrica_api 1 >/dev/null
 
 run: install instance
 	$(BIN)/dagster asset materialize -m analytics_dagster.definitions --select '*' --partition $(PARTITION)

@@ -5,44 +5,43 @@ import pytest
 
 from analytics_dagster.definitions import defs
 from analytics_dagster.lib.raw_store import read_manifest
+from analytics_dagster.lib.settings import data_dir
 
 PARTITION = "2026-03-15"
-INGEST_AND_DWH = dg.AssetSelection.groups("ingest", "dwh")
+DWH_TABLES = ("events_part", "mobile_devices", "permanent_user_properties", "changeable_user_properties",
+              "technical_data", "tmp_event_properties", "tmp_user_properties", "user_locations")
 
 
 @pytest.fixture
-def demo_env(monkeypatch, tmp_path):
+def demo_definitions(monkeypatch, tmp_path) -> dg.Definitions:
+    """The code location as `make run` loads it, on embedded defaults under a temporary data folder."""
     monkeypatch.setenv("DEMO_EVENTS_PER_DAY", "600")
     monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path / "data"))
-    for name in ("AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY", "APPMETRICA_TOKEN", "APPMETRICA_APPLICATION_ID", "S3_BUCKET"):
+    for name in ("AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY", "APPMETRICA_TOKEN", "APPMETRICA_APPLICATION_ID",
+                 "S3_BUCKET", "WAREHOUSE", "DUCKDB_PATH", "OPENAI_API_KEY", "OPENAI_BASE_URL", "GDRIVE_FOLDER_ID"):
         monkeypatch.delenv(name, raising=False)
+    return defs()
 
 
-def materialize_day(definitions: dg.Definitions, resources: dict, selection: dg.AssetSelection) -> dg.ExecuteInProcessResult:
-    graph = definitions.resolve_asset_graph()
-    keys = selection.resolve(graph)
-    assets = [definitions.resolve_assets_def(key) for key in keys]
+def materialize_day(definitions: dg.Definitions, selection: dg.AssetSelection) -> dg.ExecuteInProcessResult:
+    job = dg.define_asset_job("e2e", selection=selection)
+    resolved = dg.Definitions.merge(definitions, dg.Definitions(jobs=[job])).resolve_job_def("e2e")
     with dg.instance_for_test() as instance:
-        return dg.materialize(
-            list({id(a): a for a in assets}.values()),
-            partition_key=PARTITION,
-            resources={**definitions.resources, **resources},
-            instance=instance,
-            selection=selection,
-        )
+        return resolved.execute_in_process(partition_key=PARTITION, instance=instance)
 
 
-def test_demo_day_reaches_the_warehouse(demo_env, object_store_resource, duckdb_resource):
-    result = materialize_day(defs(), {"object_store": object_store_resource, "warehouse": duckdb_resource}, INGEST_AND_DWH)
+def test_demo_day_reaches_the_warehouse(demo_definitions):
+    result = materialize_day(demo_definitions, dg.AssetSelection.groups("ingest", "dwh"))
     assert result.success
 
-    store = object_store_resource.store()
+    store = demo_definitions.resources["object_store"].store()
+    assert store.local_path("x").is_relative_to(data_dir())
     manifest = read_manifest(store, "amplitude", PARTITION)
     assert manifest.is_demo and manifest.total_lines > 0
     ingest_metadata = result.asset_materializations_for_node("amplitude_raw_events")[0].metadata
     assert ingest_metadata["demo_data"].value is True
 
-    warehouse = duckdb_resource.get()
+    warehouse = demo_definitions.resources["warehouse"].get()
     counts = warehouse.query_df(
         "SELECT source, count(*) AS n, count(DISTINCT uuid) AS uuids FROM events_part "
         "WHERE partition_date = $day GROUP BY source ORDER BY source",
@@ -50,6 +49,5 @@ def test_demo_day_reaches_the_warehouse(demo_env, object_store_resource, duckdb_
     )
     assert counts["source"].tolist() == ["amplitude", "appmetrica"]
     assert (counts["n"] == counts["uuids"]).all() and (counts["n"] > 0).all()
-    for table in ("mobile_devices", "permanent_user_properties", "changeable_user_properties", "technical_data",
-                  "tmp_event_properties", "tmp_user_properties", "user_locations"):
+    for table in DWH_TABLES:
         assert warehouse.row_count(table) > 0, table

@@ -1,0 +1,382 @@
+"""AppMetrica Logs API client: one day of events (and optionally installations, session starts) per request.
+
+``GET {base}/logs/v1/export/<table>.json?application_id=..&date_since=..&date_until=..&date_dimension=receive
+&fields=..`` with ``Authorization: OAuth <token>``. The API prepares the file first:
+
+* 202: the query is queued or being prepared — ask again later with the very same request. The first request
+  carries ``Cache-Control: no-cache`` so AppMetrica prepares a fresh file instead of handing back one it built
+  earlier (it keeps files for 24 hours, and a day that was still filling then would come back incomplete). Once
+  the API has accepted the query, polls go without it: a no-cache poll would restart the preparation.
+* 200: the body ``{"data":[...]}`` is streamed to disk as gzip and parsed on the way to prove it complete; a
+  truncated body is fetched again, never stored.
+* 429: the app's queue is full (AppMetrica queues 3 queries per app) or a rate limit hit: wait and ask again.
+* 400: the API's own message is raised as is (unknown field, bad dates, too much data).
+* 5xx, timeouts, dropped connections: retried with exponential backoff and jitter.
+
+AppMetrica's ids are unsigned 64-bit (``appmetrica_device_id`` goes past 2**63): :func:`iter_records` keeps every
+value as the exact string the API sent (numbers, if any, as their exact decimal text) and parses ``event_json``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import gzip
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from analytics_dagster.lib.http_retry import (
+    Backoff,
+    Log,
+    RetriesExhaustedError,
+    RetryableError,
+    error_for_status,
+    error_for_transport,
+    parse_retry_after,
+)
+
+DEFAULT_BASE_URL = "https://api.appmetrica.yandex.com"
+# AppMetrica prepares at most 3 queued queries per application; more are answered with 429.
+MAX_QUEUED_QUERIES = 3
+DATE_DIMENSIONS = ("receive", "default")
+
+EVENT_FIELDS = (
+    "event_name", "event_json", "event_datetime", "event_timestamp", "event_receive_datetime",
+    "event_receive_timestamp", "appmetrica_device_id", "installation_id", "profile_id", "session_id",
+    "os_name", "os_version", "device_manufacturer", "device_model", "device_type", "device_locale",
+    "app_version_name", "app_package_name", "city", "country_iso_code", "connection_type", "operator_name",
+    "mcc", "mnc", "google_aid", "ios_ifa", "application_id",
+)  # fmt: skip
+_DEVICE_FIELDS = (
+    "os_name", "os_version", "device_manufacturer", "device_model", "device_type", "device_locale",
+    "app_version_name", "app_package_name", "city", "country_iso_code",
+)  # fmt: skip
+INSTALLATION_FIELDS = (
+    "application_id", "installation_id", "appmetrica_device_id", "install_datetime", "install_timestamp",
+    "install_receive_datetime", "install_receive_timestamp", "is_reinstallation", "match_type", "tracker_name",
+    "publisher_name", "click_datetime", "click_timestamp", *_DEVICE_FIELDS, "google_aid", "ios_ifa",
+)  # fmt: skip
+SESSION_START_FIELDS = (
+    "application_id", "session_id", "session_start_datetime", "session_start_timestamp",
+    "session_start_receive_datetime", "session_start_receive_timestamp", "appmetrica_device_id",
+    "installation_id", "profile_id", *_DEVICE_FIELDS, "connection_type", "operator_name", "mcc", "mnc",
+    "google_aid", "ios_ifa",
+)  # fmt: skip
+TABLE_FIELDS = {"events": EVENT_FIELDS, "installations": INSTALLATION_FIELDS, "sessions_starts": SESSION_START_FIELDS}
+
+
+def raw_file_name(table: str) -> str:
+    """The raw store's name for a table's body: ``events.json.gz`` etc."""
+    return f"{table}.json.gz"
+
+
+class AppMetricaError(RuntimeError):
+    """The Logs API refused a request in a way that no retry fixes (its message is included)."""
+
+
+class LogsBodyError(ValueError):
+    """A Logs API body that is not a complete ``{"data":[...]}`` document (truncated or malformed)."""
+
+
+_BODY_START = re.compile(r'\s*\{\s*"data"\s*:\s*\[')
+_BODY_END = re.compile(r"\s*\]\s*\}\s*")
+_SEPARATOR = re.compile(r"\s*,?\s*")
+
+
+class LogsBodyParser:
+    """Incremental parser of a Logs API JSON body: feed it chunks, get the records out as they complete.
+
+    Memory stays bounded by the chunk size plus one record, whatever the size of the body. ``close()`` raises
+    :class:`LogsBodyError` unless the document ended properly, which is how a truncated download is caught.
+    """
+
+    _MAX_RECORD_CHARS = 16 << 20  # a record this long without parsing is malformed, not merely incomplete
+    _COMPACT_AT = 1 << 20
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._json = json.JSONDecoder()
+        self._buffer = ""
+        self._pos = 0
+        self._state = "start"  # start -> records -> done
+        self.records = 0
+
+    def feed(self, chunk: bytes) -> list[dict[str, Any]]:
+        self._buffer += self._decoder.decode(chunk)
+        return self._drain(final=False)
+
+    def close(self) -> None:
+        self._buffer += self._decoder.decode(b"", final=True)
+        self._drain(final=True)
+        if self._state != "done":
+            raise LogsBodyError(f"the body ends after {self.records:,} records without closing ']}}' (truncated)")
+
+    def _drain(self, final: bool) -> list[dict[str, Any]]:
+        out = []
+        buffer = self._buffer
+        if self._state == "start":
+            opened = _BODY_START.match(buffer, self._pos)
+            if not opened:
+                if final or len(buffer) - self._pos > 64 or buffer[self._pos :].strip()[:1] not in ("", "{"):
+                    raise LogsBodyError(f'the body does not start with {{"data":[ (got {buffer[:60]!r})')
+                return out
+            self._pos = opened.end()
+            self._state = "records"
+        while self._state == "records":
+            separator = _SEPARATOR.match(buffer, self._pos)
+            position = separator.end()
+            if position >= len(buffer):
+                break
+            if buffer[position] == "]":
+                closed = _BODY_END.fullmatch(buffer, position)
+                if closed:
+                    self._state = "done"
+                    self._pos = len(buffer)
+                elif final or len(buffer) - position > 64:
+                    raise LogsBodyError(f"unexpected text after the last record: {buffer[position:position + 60]!r}")
+                break
+            try:
+                record, end = self._json.raw_decode(buffer, position)
+            except json.JSONDecodeError as error:
+                if final or len(buffer) - position > self._MAX_RECORD_CHARS:
+                    raise LogsBodyError(f"record {self.records + 1:,} is not valid JSON ({error.msg})") from None
+                break
+            if not isinstance(record, dict):
+                raise LogsBodyError(f"record {self.records + 1:,} is not a JSON object")
+            out.append(record)
+            self.records += 1
+            self._pos = end
+        if self._pos >= self._COMPACT_AT:
+            self._buffer, self._pos = buffer[self._pos :], 0
+        return out
+
+
+def normalize_record(record: dict[str, Any]) -> dict[str, Any]:
+    """Values as exact strings (uint64 ids survive: a number becomes its decimal text), ``event_json`` parsed."""
+    out: dict[str, Any] = {}
+    for name, value in record.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            value = str(value)
+        out[name] = value
+    if "event_json" in out:
+        out["event_json"] = parse_event_json(out["event_json"])
+    return out
+
+
+def parse_event_json(text: str | None) -> dict[str, Any]:
+    """``event_json`` is a JSON object sent as a string; empty means no attributes."""
+    if not text:
+        return {}
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"event_json is not a JSON object: {text[:80]!r}")
+    return value
+
+
+def iter_records(stream: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[dict[str, Any]]:
+    """Normalized records of a Logs API body read from a binary stream (e.g. ``gzip.open(path)``), streaming."""
+    parser = LogsBodyParser()
+    while chunk := stream.read(chunk_size):
+        for record in parser.feed(chunk):
+            yield normalize_record(record)
+    parser.close()
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """How to wait for a query AppMetrica is preparing (202) or cannot queue yet (429 "queue full")."""
+
+    initial_seconds: float = 10.0
+    max_seconds: float = 120.0
+    timeout_seconds: float = 3 * 3600.0  # the whole prepare-then-download of one query
+
+    def delay(self, poll: int) -> float:
+        return min(self.max_seconds, self.initial_seconds * 1.5 ** (poll - 1))
+
+
+@dataclass
+class TableExport:
+    table: str
+    path: Path
+    records: int
+    requests: int
+    polls: int  # 202 answers and queue-full waits
+    retries: int  # faults retried (5xx, timeouts, truncated bodies)
+
+
+class _Preparing(Exception):
+    """HTTP 202: the query is being prepared."""
+
+
+class _IncompleteBody(RetryableError):
+    """HTTP 200 whose body broke off: the prepared file exists, so the retry must not ask for a fresh one."""
+
+
+class _QueueFull(Exception):
+    def __init__(self, message: str, retry_after: float | None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AppMetricaLogsClient:
+    """Thread-safe; at most ``max_queued_queries`` queries are queued or downloading at once, across threads."""
+
+    def __init__(
+        self,
+        token: str,
+        application_id: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        date_dimension: str = "receive",
+        backoff: Backoff = Backoff(),
+        poll: PollPolicy = PollPolicy(),
+        timeout: httpx.Timeout = httpx.Timeout(60.0, read=600.0),
+        max_queued_queries: int = MAX_QUEUED_QUERIES,
+        log: Log = logging.getLogger(__name__),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        if not token or not application_id:
+            raise ValueError("the AppMetrica Logs API needs both an OAuth token and an application id")
+        if date_dimension not in DATE_DIMENSIONS:
+            raise ValueError(f"date_dimension must be one of {', '.join(DATE_DIMENSIONS)}, not {date_dimension!r}")
+        self.application_id = str(application_id)
+        self.date_dimension = date_dimension
+        self.backoff = backoff
+        self.poll = poll
+        self.log = log
+        self._sleep = sleep
+        self._clock = clock
+        self._queue_slots = threading.BoundedSemaphore(max_queued_queries)
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"OAuth {token}", "User-Agent": "analytics_dagster (AppMetrica Logs API client)"},
+            timeout=timeout,
+            follow_redirects=True,
+        )
+
+    def __enter__(self) -> AppMetricaLogsClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def params(self, table: str, day: dt.date) -> dict[str, str]:
+        """The query of one day. Dates are in the application's time zone (its AppMetrica settings)."""
+        if table not in TABLE_FIELDS:
+            raise ValueError(f"unknown Logs API table {table!r}; expected one of {', '.join(TABLE_FIELDS)}")
+        return {
+            "application_id": self.application_id,
+            "date_since": f"{day} 00:00:00",
+            "date_until": f"{day} 23:59:59",
+            "date_dimension": self.date_dimension,
+            "fields": ",".join(TABLE_FIELDS[table]),
+        }
+
+    def export_day(self, table: str, day: dt.date, dest: Path) -> TableExport:
+        """Prepares, waits for and downloads one day of ``table`` into ``dest`` (gzip of the exact body)."""
+        params = self.params(table, day)
+        what = f"AppMetrica {table} {day}"
+        path = f"/logs/v1/export/{table}.json"
+        deadline = self._clock() + self.poll.timeout_seconds
+        requests = polls = failures = 0
+        accepted = False  # until AppMetrica has taken the query (202 or 200), ask for a fresh file
+        with self._queue_slots:
+            while True:
+                requests += 1
+                headers = {} if accepted else {"Cache-Control": "no-cache"}
+                try:
+                    records = self._request(path, params, headers, dest, what)
+                except _Preparing:
+                    accepted = True
+                    polls += 1
+                    wait = self.poll.delay(polls)
+                    self.log.info(f"{what}: being prepared (HTTP 202), poll {polls} in {wait:.1f}s")
+                except _QueueFull as full:
+                    polls += 1
+                    wait = max(self.poll.delay(polls), full.retry_after or 0.0)
+                    self.log.warning(f"{full}; waiting {wait:.1f}s for a free place in the queue")
+                except RetryableError as error:
+                    accepted = accepted or isinstance(error, _IncompleteBody)
+                    failures += 1
+                    if failures >= self.backoff.max_attempts:
+                        raise RetriesExhaustedError(
+                            f"{what}: gave up after {failures} failed attempts; last error: {error}", error
+                        ) from error
+                    wait = self.backoff.delay(failures, error.retry_after)
+                    self.log.warning(f"{error}; retry {failures}/{self.backoff.max_attempts - 1} in {wait:.2f}s")
+                else:
+                    return TableExport(table, dest, records, requests, polls, failures)
+                if self._clock() + wait > deadline:
+                    raise AppMetricaError(
+                        f"{what}: not ready after {self.poll.timeout_seconds:.0f}s ({requests} requests); "
+                        "AppMetrica may still be preparing it — run the partition again later"
+                    )
+                self._sleep(wait)
+
+    def _request(self, path: str, params: dict[str, str], headers: dict[str, str], dest: Path, what: str) -> int:
+        try:
+            with self._http.stream("GET", path, params=params, headers=headers) as response:
+                status = response.status_code
+                if status == 202:
+                    raise _Preparing()
+                if status == 429:
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    raise _QueueFull(f"{what}: HTTP 429 ({_message(response)})", retry_after)
+                if retryable := error_for_status(response, what):
+                    raise retryable
+                if status == 400:
+                    raise AppMetricaError(f"{what}: the Logs API rejected the request (HTTP 400): {_message(response)}")
+                if status in (401, 403):
+                    raise AppMetricaError(
+                        f"{what}: HTTP {status}, access denied ({_message(response)}); check APPMETRICA_TOKEN and "
+                        "APPMETRICA_APPLICATION_ID"
+                    )
+                if status != 200:
+                    raise AppMetricaError(f"{what}: unexpected HTTP {status} ({_message(response)})")
+                try:
+                    return self._save_body(response, dest, what)
+                except httpx.TransportError as error:
+                    raise _IncompleteBody(
+                        f"{what}: the body is incomplete, fetching it again ({type(error).__name__}: {error})"
+                    ) from error
+        except httpx.TransportError as error:
+            raise error_for_transport(error, what) from error
+
+    @staticmethod
+    def _save_body(response: httpx.Response, dest: Path, what: str) -> int:
+        parser = LogsBodyParser()
+        try:
+            with open(dest, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+                    parser.feed(chunk)
+            parser.close()
+        except LogsBodyError as error:
+            dest.unlink(missing_ok=True)
+            raise _IncompleteBody(f"{what}: the body is incomplete, fetching it again ({error})") from error
+        return parser.records
+
+
+def _message(response: httpx.Response) -> str:
+    """The API's error message: the ``message`` of its JSON error body, else the body's first 300 characters."""
+    body = response.read()[:4000].decode("utf-8", errors="replace").strip()
+    try:
+        message = json.loads(body).get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message) if message else (body[:300] or "empty body")
