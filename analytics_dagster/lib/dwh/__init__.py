@@ -1,0 +1,6 @@
+"""The DWH ETL: one pass over a day's raw Amplitude / AppMetrica events into the eight warehouse tables.
+
+Plain Python and SQL, no Dagster: :mod:`.etl` (the run), :mod:`.sources` (the raw files as DuckDB relations),
+:mod:`.quarantine` (malformed records), :mod:`.mappings` (field_mappings/), :mod:`.tables` (the DDL contract),
+:mod:`.sqltext` (the SQL of ``sql/dwh/``), :mod:`.targets` (DuckDB, PostgreSQL, BigQuery) and :mod:`.checks`.
+"""

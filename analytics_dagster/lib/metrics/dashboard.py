@@ -1,0 +1,293 @@
+"""The daily metrics dashboard: one self-contained HTML file (plotly.js inlined, works offline) with DAU/WAU/MAU
+lines, the retention heatmap, top events, lifecycle, A/B results, the forecast with its interval band and the
+per-user picture (activity by hour, churn risk)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import jinja2
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+COLORS = {"dau": "#2563eb", "wau": "#16a34a", "mau": "#9333ea", "forecast": "#ea580c", "band": "rgba(234,88,12,0.18)",
+          "new": "#2563eb", "returning": "#16a34a", "resurrecting": "#f59e0b", "dormant": "#dc2626",
+          "low": "#16a34a", "medium": "#f59e0b", "high": "#dc2626"}
+
+
+@dataclass
+class DashboardData:
+    day: dt.date
+    figures_final: bool  # every upload partition that may still add events to the day has landed
+    activity: pd.DataFrame  # metrics_activity rows of the day
+    activity_history: pd.DataFrame  # metric_date, dau, wau, mau, new_users, stickiness
+    top_events: pd.DataFrame
+    lifecycle_history: pd.DataFrame
+    retention_weekly: pd.DataFrame
+    retention_daily: pd.DataFrame
+    ab_tests: pd.DataFrame
+    ab_summaries: dict[str, str]  # experiment -> overall recommendation
+    forecasts: pd.DataFrame
+    forecast_history: pd.DataFrame  # series, event_date, value
+    user_engagement: pd.DataFrame
+
+
+def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=60, r=20, t=50, b=50), template="plotly_white",
+                      legend=dict(orientation="h", y=-0.2))
+    return fig
+
+
+def _dates(values) -> list[str]:
+    return [pd.Timestamp(v).date().isoformat() for v in values]
+
+
+def _daily_axis(fig: go.Figure, days: int) -> go.Figure:
+    # Whole days on the axis; plotly would otherwise zoom into hours when only a few days exist yet.
+    fig.update_xaxes(type="date", tickformat="%d %b", dtick=86_400_000 if days <= 14 else None)
+    return fig
+
+
+def activity_figure(history: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for column in ("dau", "wau", "mau"):
+        fig.add_trace(go.Scatter(x=_dates(history["metric_date"]), y=history[column].astype(float).tolist(),
+                                 mode="lines+markers", name=column.upper(), line=dict(color=COLORS[column])))
+    return _layout(_daily_axis(fig, len(history)), "Active users (DAU, WAU = 7 days, MAU = 30 days)")
+
+
+def top_events_figure(top: pd.DataFrame) -> go.Figure:
+    overall = top[top["dimension"] == "all"].sort_values("event_rank", ascending=False).tail(12)
+    fig = go.Figure([
+        go.Bar(y=overall["event_type"].tolist(), x=overall["event_count"].astype(float).tolist(), orientation="h",
+               name="events", marker_color="#2563eb"),
+        go.Bar(y=overall["event_type"].tolist(), x=overall["unique_users"].astype(float).tolist(), orientation="h",
+               name="unique users", marker_color="#16a34a"),
+    ])
+    fig.update_layout(barmode="group")
+    return _layout(fig, "Top events of the day (count and unique users)", height=460)
+
+
+def retention_heatmap(weekly: pd.DataFrame) -> go.Figure:
+    first_time = weekly[weekly["cohort_type"] == "first_time"].sort_values(["cohort_start", "week_number"])
+    labels = [f"Week {k}" for k in range(5)] + ["Week 5+"]
+    cohorts = [f"{pd.Timestamp(s).date()} (n={int(n)})" for s, n in
+               first_time[["cohort_start", "cohort_size"]].drop_duplicates().itertuples(index=False)]
+    rates = first_time.pivot(index="cohort_start", columns="week_number", values="retention_rate")
+    complete = first_time.pivot(index="cohort_start", columns="week_number", values="is_complete").astype(bool)
+    rate_z = [[float(rates.iloc[i, k]) * 100 if complete.iloc[i, k] else None for k in range(6)]
+              for i in range(len(cohorts))]
+    # Weeks still running get their own grey layer, labelled: an empty or zero cell would read as "nobody stayed".
+    running_z = [[None if complete.iloc[i, k] else 0 for k in range(6)] for i in range(len(cohorts))]
+    rate_text = [["" if z is None else f"{z:.1f}%" for z in row] for row in rate_z]
+    running_text = [["" if z is None else "incomplete" for z in row] for row in running_z]
+    fig = go.Figure([
+        go.Heatmap(z=running_z, x=labels, y=cohorts, text=running_text, texttemplate="%{text}",
+                   colorscale=[[0, "#e2e8f0"], [1, "#e2e8f0"]], showscale=False, hoverongaps=False),
+        go.Heatmap(z=rate_z, x=labels, y=cohorts, text=rate_text, texttemplate="%{text}", colorscale="Blues", zmin=0,
+                   zmax=100, colorbar=dict(title="%"), hoverongaps=False),
+    ])
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category")
+    return _layout(fig, "Weekly retention, first-time cohorts (Moscow weeks; grey = week not over yet)", height=420)
+
+
+def daily_retention_figure(daily: pd.DataFrame) -> go.Figure:
+    fig = go.Figure()
+    for cohort_type, dash in (("first_time", "solid"), ("recurring", "dot")):
+        rows = daily[(daily["cohort_type"] == cohort_type) & daily["is_complete"].astype(bool)]
+        grouped = rows.groupby("day_number").agg(returned=("returned_on_day", "sum"),
+                                                 after=("returned_on_or_after_day", "sum"),
+                                                 size=("cohort_size", "sum"))
+        for column, label in (("returned", "on day N"), ("after", "on or after day N")):
+            rate = (grouped[column].astype(float) / grouped["size"].astype(float) * 100).round(2)
+            fig.add_trace(go.Scatter(x=grouped.index.tolist(), y=rate.tolist(), mode="lines",
+                                     name=f"{cohort_type.replace('_', '-')} {label}",
+                                     line=dict(dash=dash if column == "returned" else "dash")))
+    fig.update_xaxes(title="day N")
+    fig.update_yaxes(title="% of cohort", range=[0, 100])
+    return _layout(fig, "N-day retention D0..D30 (complete cohort days only, size-weighted)")
+
+
+def lifecycle_figure(history: pd.DataFrame) -> go.Figure:
+    x = _dates(history["metric_date"])
+    fig = go.Figure()
+    for state in ("new", "returning", "resurrecting"):
+        fig.add_trace(go.Bar(x=x, y=history[f"{state}_users"].astype(float).tolist(), name=state,
+                             marker_color=COLORS[state]))
+    fig.add_trace(go.Bar(x=x, y=(-history["dormant_users"].astype(float)).tolist(), name="dormant",
+                         marker_color=COLORS["dormant"]))
+    fig.update_layout(barmode="relative")
+    return _layout(_daily_axis(fig, len(history)), "Lifecycle: new, returning, resurrecting and dormant users per day")
+
+
+def ab_figure(ab: pd.DataFrame) -> go.Figure:
+    rows = ab[~ab["is_control"].astype(bool) & ab["relative_lift"].notna()]
+    labels = [f"{r.experiment}: {r.metric} ({r.variant})" for r in rows.itertuples()]
+    lift = rows["relative_lift"].astype(float) * 100
+    fig = go.Figure(go.Bar(
+        x=lift.tolist(), y=labels, orientation="h",
+        marker_color=["#16a34a" if s else "#94a3b8" for s in rows["significant"].astype("boolean").fillna(False)],
+        error_x=dict(type="data", symmetric=False,
+                     array=(rows["relative_lift_ci_high"].astype(float) * 100 - lift).tolist(),
+                     arrayminus=(lift - rows["relative_lift_ci_low"].astype(float) * 100).tolist()),
+    ))
+    fig.add_vline(x=0, line_color="#334155")
+    fig.update_xaxes(title="relative lift vs control, % (95% CI)")
+    return _layout(fig, "A/B tests: relative lift with 95% confidence interval (green = significant after Holm)",
+                   height=max(260, 90 * len(labels) + 120))
+
+
+def forecast_figure(forecasts: pd.DataFrame, history: pd.DataFrame, series: str = "dau") -> go.Figure:
+    past = history[history["series"] == series].tail(60)
+    ahead = forecasts[forecasts["series"] == series].sort_values("horizon_days")
+    method = ahead["method"].iloc[0] if len(ahead) else "none"
+    x_ahead = _dates(ahead["forecast_date"])
+    fig = go.Figure([
+        go.Scatter(x=x_ahead + x_ahead[::-1],
+                   y=ahead["upper_95"].astype(float).tolist() + ahead["lower_95"].astype(float).tolist()[::-1],
+                   fill="toself", fillcolor=COLORS["band"], line=dict(color="rgba(0,0,0,0)"),
+                   name="95% prediction interval", hoverinfo="skip"),
+        go.Scatter(x=_dates(past["event_date"]), y=past["value"].astype(float).tolist(), mode="lines+markers",
+                   name="actual", line=dict(color=COLORS["dau"])),
+        go.Scatter(x=x_ahead, y=ahead["forecast"].astype(float).tolist(), mode="lines", name=f"forecast ({method})",
+                   line=dict(color=COLORS["forecast"], dash="dash")),
+    ])
+    return _layout(fig, f"{series.upper() if series == 'dau' else series}: forecast with 95% interval")
+
+
+def hours_figure(users: pd.DataFrame) -> go.Figure:
+    hours = [f"h{h:02d}" for h in range(24)]
+    # Events-weighted: the share of all events of the window in each Moscow hour.
+    weighted = (users[hours].astype(float).mul(users["events"].astype(float), axis=0).sum()
+                / max(float(users["events"].sum()), 1.0) * 100)
+    fig = go.Figure(go.Bar(x=list(range(24)), y=weighted.tolist(), marker_color="#0891b2", name="events"))
+    fig.update_xaxes(title="hour of day, Moscow", dtick=2)
+    fig.update_yaxes(title="% of events")
+    return _layout(fig, "Activity by hour of day (last 30 days)", height=340)
+
+
+def churn_figure(users: pd.DataFrame) -> go.Figure:
+    counts = users["churn_risk"].value_counts()
+    levels = ["low", "medium", "high"]
+    fig = go.Figure(go.Bar(x=levels, y=[int(counts.get(level, 0)) for level in levels],
+                           marker_color=[COLORS[level] for level in levels]))
+    fig.update_yaxes(title="users")
+    return _layout(fig, "Churn risk of the users active in the last 30 days", height=340)
+
+
+_TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Product metrics {{ day }}</title>
+<script type="text/javascript">{{ plotly_js | safe }}</script>
+<style>
+ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; background: #f1f5f9; color: #0f172a; }
+ header { background: #0f172a; color: white; padding: 18px 28px; }
+ header h1 { margin: 0; font-size: 22px; } header p { margin: 6px 0 0; color: #cbd5e1; }
+ main { padding: 18px 28px; display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 18px; }
+ .card { background: white; border-radius: 10px; padding: 10px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+ .wide { grid-column: 1 / -1; }
+ .kpis { display: flex; gap: 14px; flex-wrap: wrap; }
+ .kpi { background: white; border-radius: 10px; padding: 12px 18px; min-width: 130px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
+ .kpi b { display: block; font-size: 24px; } .kpi span { color: #475569; font-size: 13px; }
+ table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { padding: 5px 8px; border-bottom: 1px solid #e2e8f0; text-align: left; }
+ .empty { color: #64748b; padding: 30px; text-align: center; }
+ .status { display: inline-block; padding: 2px 8px; border-radius: 6px; background: {{ '#dcfce7' if final else '#fef9c3' }}; color: #0f172a; }
+</style></head>
+<body>
+<header><h1>Product metrics — {{ day }} (Moscow day)</h1>
+<p><span class="status">{{ 'final figures' if final else 'preliminary: late uploads may still add events to this day' }}</span>
+ Events count by the Moscow day they happened; uploads up to {{ late_days }} days late are included.</p></header>
+<main>
+<section class="wide kpis">{% for label, value in kpis %}<div class="kpi"><span>{{ label }}</span><b>{{ value }}</b></div>{% endfor %}</section>
+{% for chart in charts %}<section class="card{{ ' wide' if chart.wide else '' }}">{% if chart.html %}{{ chart.html | safe }}{% else %}<h3>{{ chart.title }}</h3><div class="empty">{{ chart.empty }}</div>{% endif %}</section>
+{% endfor %}
+<section class="card wide"><h3>A/B tests</h3>
+{% if ab_rows %}<ul>{% for experiment, summary in ab_summaries.items() %}<li><b>{{ experiment }}</b>: {{ summary }}</li>{% endfor %}</ul>
+<table><tr><th>experiment</th><th>metric</th><th>variant</th><th>exposures</th><th>conversions</th><th>value</th><th>lift</th><th>95% CI</th><th>p (Holm)</th><th>SRM p</th><th>recommendation</th></tr>
+{% for r in ab_rows %}<tr><td>{{ r.experiment }}</td><td>{{ r.metric }}</td><td>{{ r.variant }}</td><td>{{ r.exposures }}</td><td>{{ r.conversions }}</td><td>{{ r.value }}</td><td>{{ r.lift }}</td><td>{{ r.ci }}</td><td>{{ r.p }}</td><td>{{ r.srm }}</td><td>{{ r.recommendation }}</td></tr>
+{% endfor %}</table>{% else %}<div class="empty">No experiment has exposures yet.</div>{% endif %}
+</section>
+</main></body></html>
+""")
+
+
+@dataclass
+class _Chart:
+    title: str
+    html: str | None
+    empty: str = ""
+    wide: bool = False
+
+
+def _chart(title: str, build, frame: pd.DataFrame, empty: str, *, wide: bool = False, div_id: str) -> _Chart:
+    if frame is None or frame.empty:
+        return _Chart(title, None, empty, wide)
+    figure = build()
+    return _Chart(title, figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                                        config={"displaylogo": False, "responsive": True}), wide=wide)
+
+
+def _fmt(value, pattern: str) -> str:
+    return "" if value is None or pd.isna(value) else pattern.format(value)
+
+
+def _ab_rows(ab: pd.DataFrame) -> list[dict[str, str]]:
+    rows = []
+    for r in ab.to_dict("records"):
+        percent = r["metric_kind"] == "conversion"
+        rows.append({
+            "experiment": r["experiment"], "metric": r["metric"], "variant": r["variant"],
+            "exposures": r["exposures"], "conversions": r["conversions"],
+            "value": _fmt(r["metric_value"], "{:.2%}" if percent else "{:.3f}"),
+            "lift": _fmt(r["relative_lift"], "{:+.1%}"),
+            "ci": "" if pd.isna(r["relative_lift_ci_low"]) else
+                  f"{r['relative_lift_ci_low']:+.1%} … {r['relative_lift_ci_high']:+.1%}",
+            "p": _fmt(r["p_value_holm"], "{:.3g}"), "srm": _fmt(r["srm_p_value"], "{:.3g}"),
+            "recommendation": r["recommendation"],
+        })
+    return rows
+
+
+def _kpis(data: DashboardData) -> list[tuple[str, str]]:
+    overall = data.activity[data.activity["dimension"] == "all"]
+    if overall.empty:
+        return [("DAU", "no data")]
+    row = overall.iloc[0]
+    kpis = [("DAU", f"{int(row['dau']):,}"), ("WAU", f"{int(row['wau']):,}"), ("MAU", f"{int(row['mau']):,}"),
+            ("New users", f"{int(row['new_users']):,}"), ("Stickiness DAU/MAU", _fmt(row["stickiness"], "{:.1%}"))]
+    for segment in data.activity[data.activity["dimension"] == "source"].itertuples():
+        kpis.append((f"DAU {segment.segment}", f"{int(segment.dau):,}"))
+    return kpis
+
+
+def render_dashboard(data: DashboardData, late_days: int) -> str:
+    day_forecast = data.forecasts
+    charts = [
+        _chart("Active users", lambda: activity_figure(data.activity_history), data.activity_history,
+               "No daily rollups yet.", wide=True, div_id="chart-activity"),
+        _chart("DAU forecast", lambda: forecast_figure(day_forecast, data.forecast_history),
+               day_forecast[day_forecast["series"] == "dau"] if not day_forecast.empty else day_forecast,
+               "Forecasts need at least 2 days of history.", div_id="chart-forecast"),
+        _chart("Top events", lambda: top_events_figure(data.top_events), data.top_events,
+               "No events on this day.", div_id="chart-top-events"),
+        _chart("Weekly retention", lambda: retention_heatmap(data.retention_weekly), data.retention_weekly,
+               "No cohorts yet.", div_id="chart-retention-weekly"),
+        _chart("N-day retention", lambda: daily_retention_figure(data.retention_daily), data.retention_daily,
+               "No cohorts yet.", div_id="chart-retention-daily"),
+        _chart("Lifecycle", lambda: lifecycle_figure(data.lifecycle_history), data.lifecycle_history,
+               "No lifecycle yet.", div_id="chart-lifecycle"),
+        _chart("A/B tests", lambda: ab_figure(data.ab_tests),
+               data.ab_tests[data.ab_tests["relative_lift"].notna()] if not data.ab_tests.empty else data.ab_tests,
+               "No experiment comparison yet.", div_id="chart-ab"),
+        _chart("Activity by hour", lambda: hours_figure(data.user_engagement), data.user_engagement,
+               "No active users in the last 30 days.", div_id="chart-hours"),
+        _chart("Churn risk", lambda: churn_figure(data.user_engagement), data.user_engagement,
+               "No active users in the last 30 days.", div_id="chart-churn"),
+    ]
+    return _TEMPLATE.render(
+        day=data.day.isoformat(), final=data.figures_final, late_days=late_days, plotly_js=get_plotlyjs(),
+        kpis=_kpis(data), charts=charts, ab_rows=_ab_rows(data.ab_tests), ab_summaries=data.ab_summaries,
+    )

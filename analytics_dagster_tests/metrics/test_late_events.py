@@ -1,0 +1,168 @@
+"""Late events: a day's metrics change as its late upload partitions land, up to LATE_DAYS days later and no
+further; the automation condition recomputes exactly those days when an upload partition lands."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+
+from analytics_dagster.defs.metrics import assets as metric_assets
+from analytics_dagster.defs.metrics.automation import LATE_EVENTS_CONDITION, metrics_late_events_sensor
+from analytics_dagster.defs.partitions import daily_partitions
+from analytics_dagster.defs.resources import WAREHOUSE_POOL
+from analytics_dagster.lib.metrics import queries
+from analytics_dagster.lib.metrics.rules import LATE_DAYS
+from analytics_dagster_tests.metrics.compare import assert_same_rows
+from analytics_dagster_tests.metrics.conftest import ALL_METRIC_ASSETS, materialize_day
+from analytics_dagster_tests.metrics.dataset import Dataset, load_dataset
+from analytics_dagster_tests.metrics.reference import Reference
+
+DAY = dt.date(2026, 3, 1)
+SQL_ASSETS = [metric_assets.metrics_activity, metric_assets.metrics_retention_daily,
+              metric_assets.metrics_user_engagement]
+
+
+def uploaded_by(dataset: Dataset, last_partition: dt.date) -> Dataset:
+    return Dataset(*(frame[frame["partition_date"] <= last_partition].reset_index(drop=True)
+                     for frame in (dataset.events, dataset.event_properties, dataset.user_properties)))
+
+
+def test_late_uploads_count_up_to_late_days(dataset, duckdb_resource):
+    warehouse = duckdb_resource.get()
+    events = dataset.events
+    lateness = (pd.to_datetime(events["partition_date"]) - pd.to_datetime(events["event_date"])).dt.days
+    late_for_day = lateness[events["event_date"] == DAY]
+    assert set(late_for_day) >= {0, 1, 2, 3}, "the dataset needs events of DAY uploaded 1..3 days late"
+
+    figures = []
+    for extra_days in range(LATE_DAYS + 3):
+        partial = uploaded_by(dataset, DAY + dt.timedelta(days=extra_days))
+        load_dataset(warehouse, partial)
+        materialize_day(SQL_ASSETS, DAY, {"warehouse": duckdb_resource})
+        reference = Reference(partial)
+        activity = warehouse.query_df("SELECT * FROM metrics_activity WHERE metric_date = $day", {"day": DAY})
+        assert_same_rows(activity, reference.activity(DAY), keys=["dimension", "segment"])
+        retention = warehouse.query_df("SELECT * FROM metrics_retention_daily WHERE metric_date = $day", {"day": DAY})
+        assert_same_rows(retention, reference.retention_daily(DAY), keys=["cohort_type", "cohort_date", "day_number"])
+        figures.append(activity.set_index(["dimension", "segment"])[["dau", "events"]].to_dict())
+    # Each late partition within LATE_DAYS changed the day; the ones after it did not.
+    assert all(figures[k] != figures[k + 1] for k in range(LATE_DAYS))
+    assert figures[LATE_DAYS] == figures[LATE_DAYS + 1] == figures[LATE_DAYS + 2]
+
+
+def test_events_more_than_late_days_late_never_count(duckdb_resource):
+    warehouse = duckdb_resource.get()
+    event_time = dt.datetime(2026, 3, 1, 9, 0)  # 12:00 Moscow
+    rows = []
+    for delay in (0, LATE_DAYS, LATE_DAYS + 1):
+        rows.append({"uuid": f"e{delay}", "source": "amplitude", "partition_date": DAY + dt.timedelta(days=delay),
+                     "event_type": "Page Viewed", "event_time": event_time, "event_date": DAY,
+                     "user_key": f"user-{delay}", "platform": "Web"})
+    no_properties = pd.DataFrame(columns=["uuid", "source", "partition_date", "event_time", "event_type",
+                                          "event_properties"])
+    no_user_properties = pd.DataFrame(columns=["uuid", "source", "partition_date", "user_key", "event_time",
+                                               "user_properties", "migrated", "property_count", "mapped_count"])
+    load_dataset(warehouse, Dataset(pd.DataFrame(rows), no_properties, no_user_properties))
+    materialize_day([metric_assets.metrics_activity], DAY, {"warehouse": duckdb_resource})
+    overall = warehouse.query_df("SELECT dau FROM metrics_activity WHERE metric_date = $day AND dimension = 'all'",
+                                 {"day": DAY})
+    assert int(overall["dau"].iloc[0]) == 2  # on time and LATE_DAYS late; not LATE_DAYS + 1
+
+
+def _definitions(assets, object_store_resource, duckdb_resource, **kwargs) -> dg.Definitions:
+    return dg.Definitions(assets=assets, resources={"warehouse": duckdb_resource, "object_store": object_store_resource},
+                          **kwargs)
+
+
+def test_metric_partition_depends_on_the_late_upload_partitions(object_store_resource, duckdb_resource):
+    asset_graph = _definitions(ALL_METRIC_ASSETS, object_store_resource, duckdb_resource).resolve_asset_graph()
+    dep = asset_graph.get(metric_assets.metrics_activity.key)
+    mapping = asset_graph.get_partition_mapping(metric_assets.metrics_activity.key, dg.AssetKey("events_part"))
+    assert dg.AssetKey("events_part") in dep.parent_keys
+    assert isinstance(mapping, dg.TimeWindowPartitionMapping)
+    assert (mapping.start_offset, mapping.end_offset) == (0, LATE_DAYS)
+    for asset in ALL_METRIC_ASSETS:
+        node = asset_graph.get(asset.key)
+        assert node.group_name == "metrics" and node.partitions_def == daily_partitions
+        assert node.automation_condition == LATE_EVENTS_CONDITION
+        assert asset.op.pool == WAREHOUSE_POOL
+
+
+def _moscow(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.timezone(dt.timedelta(hours=3)))
+
+
+def _stand_in(asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    """The same asset (key, deps, partitions, condition) with a body that does nothing, to run real runs fast."""
+
+    @dg.multi_asset(name=f"{asset.key.to_python_identifier()}_stand_in", specs=list(asset.specs),
+                    partitions_def=daily_partitions)
+    def stand_in():
+        yield dg.MaterializeResult(asset_key=asset.key)
+
+    return stand_in
+
+
+def test_upload_partition_landing_requests_the_days_it_may_change(object_store_resource, duckdb_resource):
+    @dg.asset(key="events_part", partitions_def=daily_partitions, group_name="dwh")
+    def events_part_stub() -> None:
+        """Stands in for the DWH multi-asset."""
+
+    defs = _definitions([events_part_stub, *ALL_METRIC_ASSETS], object_store_resource, duckdb_resource,
+                        sensors=[metrics_late_events_sensor])
+    stand_ins = [_stand_in(asset) for asset in ALL_METRIC_ASSETS]
+    runner = dg.define_asset_job("stand_in_job", partitions_def=daily_partitions)
+    job = dg.Definitions(assets=[events_part_stub, *stand_ins], jobs=[runner]).resolve_job_def("stand_in_job")
+    instance = dg.DagsterInstance.ephemeral()
+
+    def run(days, with_upload: bool) -> None:
+        # The daily job computes a day's upload partition and its metrics in one run; the automation sensor's
+        # runs compute metrics (and the report) only. The run records its asset selection as launched runs do.
+        keys = [asset.key for asset in ALL_METRIC_ASSETS] + ([events_part_stub.key] if with_upload else [])
+        for day in days:
+            result = job.execute_in_process(partition_key=day.isoformat(), instance=instance, asset_selection=keys)
+            assert result.success
+
+    def evaluate(now: dt.datetime, cursor):
+        return dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=now, cursor=cursor)
+
+    def days_before(day: dt.date, count: int) -> set[str]:
+        return {(day - dt.timedelta(days=k)).isoformat() for k in range(1, count + 1)}
+
+    run([dt.date(2026, 3, 1) + dt.timedelta(days=k) for k in range(14)], with_upload=True)  # .. 2026-03-14
+    morning = _moscow(dt.date(2026, 3, 16), 9)  # the latest partition is now 2026-03-15
+    tick = evaluate(morning, None)
+    assert tick.total_requested == 0, "2026-03-15 waits for its upload partition"
+
+    # 09:00: the daily job computes 2026-03-15; its upload may hold late events of the three days before.
+    run([dt.date(2026, 3, 15)], with_upload=True)
+    tick = evaluate(morning + dt.timedelta(minutes=30), tick.cursor)
+    for asset in ALL_METRIC_ASSETS:
+        assert tick.get_requested_partitions(asset.key) == days_before(dt.date(2026, 3, 15), LATE_DAYS), asset.key
+    run(sorted(dt.date.fromisoformat(d) for d in days_before(dt.date(2026, 3, 15), LATE_DAYS)), with_upload=False)
+    tick = evaluate(morning + dt.timedelta(hours=1), tick.cursor)
+    assert tick.total_requested == 0, "each day is recomputed once per landed upload partition"
+
+    # Next day the upload partition lands on its own (e.g. the DWH was run by hand): the day itself and the
+    # LATE_DAYS before it are requested; nothing older.
+    next_morning = morning + dt.timedelta(days=1)
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="events_part", partition="2026-03-16"))
+    tick = evaluate(next_morning, tick.cursor)
+    expected = days_before(dt.date(2026, 3, 17), LATE_DAYS + 1)
+    assert tick.get_requested_partitions(metric_assets.metrics_activity.key) == expected
+    assert tick.get_requested_partitions(metric_assets.metrics_report.key) == expected
+
+
+def test_forecast_history_starts_at_the_first_upload_partition(dataset, duckdb_resource):
+    warehouse = duckdb_resource.get()
+    first_upload = DAY - dt.timedelta(days=10)
+    loaded = Dataset(*(frame[frame["partition_date"] >= first_upload].reset_index(drop=True)
+                       for frame in (dataset.events, dataset.event_properties, dataset.user_properties)))
+    stragglers = loaded.events[loaded.events["event_date"] < first_upload]
+    assert len(stragglers) > 0, "the first loaded upload day holds late events of the days before"
+    load_dataset(warehouse, loaded)
+    queries.ensure_schema(warehouse)
+    series = queries.daily_series(warehouse, DAY)
+    assert series["event_date"].min() == first_upload

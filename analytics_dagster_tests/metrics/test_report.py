@@ -1,0 +1,121 @@
+"""The report: exports equal the warehouse tables, and the dashboard renders its charts in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from playwright.sync_api import sync_playwright
+
+from analytics_dagster.lib.metrics.exports import XLSX_MAX_ROWS, write_xlsx
+from analytics_dagster.lib.metrics.queries import METRIC_TABLES
+from analytics_dagster_tests.metrics.conftest import TEST_DAYS
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+CHART_IDS = ["chart-activity", "chart-forecast", "chart-top-events", "chart-retention-weekly",
+             "chart-retention-daily", "chart-lifecycle", "chart-ab", "chart-hours", "chart-churn"]
+# Counts distinct colours, non-white pixels and coloured (not grey: chart marks, not text or axes) pixels of a PNG,
+# decoded by the browser itself.
+COUNT_PIXELS_JS = """async (source) => {
+  const image = new Image(); image.src = source; await image.decode();
+  const canvas = document.createElement('canvas'); canvas.width = image.width; canvas.height = image.height;
+  const context = canvas.getContext('2d'); context.drawImage(image, 0, 0);
+  const data = context.getImageData(0, 0, image.width, image.height).data;
+  const colours = new Set(); let nonWhite = 0; let coloured = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+    colours.add((r << 16) | (g << 8) | b);
+    if (r < 240 || g < 240 || b < 240) nonWhite++;
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 60) coloured++;
+  }
+  const pixels = data.length / 4;
+  return {colours: colours.size, nonWhiteShare: nonWhite / pixels, colouredShare: coloured / pixels};
+}"""
+
+
+@pytest.fixture(scope="module")
+def report(materialized):
+    day = TEST_DAYS[0]
+    store = materialized.object_store.store()
+    prefix = f"reports/metrics/{day}"
+    return day, store, prefix
+
+
+def test_exports_equal_the_warehouse_tables(materialized, report, tmp_path):
+    day, store, prefix = report
+    manifest = json.loads(store.get_bytes(f"{prefix}/_manifest.json"))
+    workbook = load_workbook(store.local_path(f"{prefix}/metrics_{day}.xlsx"), read_only=True)
+    for table in METRIC_TABLES:
+        name = table.removeprefix("metrics_")
+        expected = materialized.table(table, day)
+        assert manifest["rows"][name] == len(expected)
+        parquet = pd.read_parquet(store.local_path(f"{prefix}/{name}.parquet"))
+        csv = pd.read_csv(store.local_path(f"{prefix}/{name}.csv"))
+        assert list(parquet.columns) == list(csv.columns) == list(expected.columns)
+        assert len(parquet) == len(csv) == len(expected)
+        sheet = list(workbook[name].values)
+        assert list(sheet[0]) == list(expected.columns) and len(sheet) == min(len(expected), XLSX_MAX_ROWS) + 1
+        for column in expected.select_dtypes("number").columns:
+            assert parquet[column].astype(float).sum() == pytest.approx(expected[column].astype(float).sum())
+            assert csv[column].astype(float).sum() == pytest.approx(expected[column].astype(float).sum())
+    assert set(manifest["files"]) == {f"{t.removeprefix('metrics_')}.{ext}" for t in METRIC_TABLES
+                                      for ext in ("csv", "parquet")} | {f"metrics_{day}.xlsx", "dashboard.html"}
+    metadata = materialized.metadata("metrics_report", day)
+    assert metadata["dashboard"] == store.uri(f"{prefix}/dashboard.html")
+
+
+def test_users_most_at_risk_come_first_and_long_sheets_are_cut(materialized, report, tmp_path):
+    day, store, prefix = report
+    users = pd.read_parquet(store.local_path(f"{prefix}/user_engagement.parquet"))
+    risk = users["churn_risk"].map({"high": 0, "medium": 1, "low": 2})
+    assert risk.is_monotonic_increasing
+    path = tmp_path / "long.xlsx"
+    long = pd.DataFrame({"n": range(XLSX_MAX_ROWS + 5)})
+    write_xlsx({"long": long, "short": long.head(3)}, path, day)
+    workbook = load_workbook(path, read_only=True)
+    assert len(list(workbook["long"].values)) == XLSX_MAX_ROWS + 1
+    about = list(workbook["about"].values)
+    assert ("long", XLSX_MAX_ROWS + 5, XLSX_MAX_ROWS, "long.csv / long.parquet") in about
+    assert ("short", 3, 3, "this sheet") in about
+
+
+def test_dashboard_is_self_contained(report):
+    _, store, prefix = report
+    html = store.get_bytes(f"{prefix}/dashboard.html").decode()
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']https?://", html)
+    assert "Plotly.newPlot" in html or "Plotly.react" in html
+    assert "incomplete" in html  # the retention heatmap marks weeks still running
+
+
+def test_dashboard_renders_in_headless_chromium(report, tmp_path):
+    _, store, prefix = report
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(store.uri(f"{prefix}/dashboard.html"))
+            page.wait_for_function(
+                "ids => ids.every(id => document.querySelector(`#${id} .main-svg`))", arg=CHART_IDS, timeout=30_000)
+            traces = page.evaluate("ids => ids.map(id => document.getElementById(id).data.length)", CHART_IDS)
+            assert all(count > 0 for count in traces), dict(zip(CHART_IDS, traces))
+            screenshot = page.screenshot(full_page=True)
+            charts = {chart: page.locator(f"#{chart}").screenshot() for chart in CHART_IDS}
+            blank = browser.new_page()
+            whole = blank.evaluate(COUNT_PIXELS_JS, "data:image/png;base64," + base64.b64encode(screenshot).decode())
+            per_chart = {chart: blank.evaluate(COUNT_PIXELS_JS, "data:image/png;base64," + base64.b64encode(png).decode())
+                         for chart, png in charts.items()}
+        finally:
+            browser.close()
+    assert errors == []
+    assert whole["colours"] > 200
+    for chart, pixels in per_chart.items():
+        # Lines, bars, markers and heatmap cells: many anti-aliased colours and coloured marks, not just axes.
+        assert pixels["colours"] > 30 and pixels["colouredShare"] > 0.003, (chart, pixels)
