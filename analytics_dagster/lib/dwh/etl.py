@@ -58,6 +58,7 @@ from analytics_dagster.lib.dwh.tables import (
     DAILY_TABLES,
     DWH_TABLES,
     EVENT_TABLES,
+    LOAD_LOG_TABLE,
     TABLE_KEYS,
     Column,
     bigquery_ddl,
@@ -148,9 +149,9 @@ class DayLoadResult:
 def ensure_tables(warehouse: Warehouse) -> None:
     """Creates the eight tables (and, on PostgreSQL, their indexes) when missing."""
     if isinstance(warehouse, BigQueryWarehouse):
-        warehouse.run_script([bigquery_ddl(table) for table in DWH_TABLES])
+        warehouse.run_script([bigquery_ddl(table) for table in (*DWH_TABLES, LOAD_LOG_TABLE)])
         return
-    for table in DWH_TABLES:
+    for table in (*DWH_TABLES, LOAD_LOG_TABLE):
         warehouse.execute_file(f"dwh/ddl/{table}.sql")
     if warehouse.dialect == "postgres":
         warehouse.execute_file("dwh/ddl/postgres_indexes.sql")
@@ -225,12 +226,12 @@ class _DayLoad:
             recomputed = self._changeable()
         with self.timer.step("per-partition tables"):
             self._daily_tables()
-        loads = self._loads()
-        with self.timer.step("write warehouse"):
-            self.session.apply(loads, self.params)
         loaded = self._source_counts()
         for source, result in self.sources.items():
             result.loaded = loaded.get(source, 0)
+        loads = [*self._loads(), self._load_log()]
+        with self.timer.step("write warehouse"):
+            self.session.apply(loads, self.params)
         with self.timer.step("summaries"):
             keys, mapped, unmapped = self._property_coverage()
             rows = {table: self._count(f"SELECT count(*) FROM {OUTPUT_RELATIONS.get(table, 'dwh_records')}")
@@ -420,6 +421,27 @@ class _DayLoad:
         deletes["permanent_user_properties"] = render("dwh/target/delete_permanent.sql")
         deletes["changeable_user_properties"] = render("dwh/target/delete_changeable.sql")
         return [TableLoad(table, (deletes[table],), rows[table]) for table in DWH_TABLES]
+
+    def _load_log(self) -> TableLoad:
+        """The partition's row per loaded source in dwh_partition_loads, written in the same transaction."""
+        rows = [
+            (self.day, source, raw.manifest.origin, raw.manifest.created_at, self.sources[source].records,
+             self.sources[source].loaded)
+            for source, raw in self.raw_days.items()
+            if raw.manifest is not None
+        ]
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE dwh_out_partition_loads (partition_date DATE, source VARCHAR, "
+            "origin VARCHAR, raw_created_at VARCHAR, records BIGINT, loaded BIGINT)"
+        )
+        if rows:
+            self.con.executemany("INSERT INTO dwh_out_partition_loads VALUES (?, ?, ?, ?, ?, ?)", rows)
+        return TableLoad(
+            LOAD_LOG_TABLE,
+            (render("dwh/target/delete_partition_loads.sql"),),
+            "SELECT partition_date, source, origin, raw_created_at, records, loaded, "
+            "CAST(now() AT TIME ZONE 'UTC' AS TIMESTAMP) FROM dwh_out_partition_loads",
+        )
 
     def _event_rows(self, table: str, records: str) -> str:
         if table == "tmp_user_properties":

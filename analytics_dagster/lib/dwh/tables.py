@@ -25,6 +25,8 @@ DWH_TABLES = (
     "tmp_user_properties",
     "user_locations",
 )
+# Bookkeeping beside the eight tables: which raw upload days each partition loaded (see lib/day_state.py).
+LOAD_LOG_TABLE = "dwh_partition_loads"
 # The key each asset check verifies to be unique; NULLs in a key compare equal.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "events_part": ("uuid",),

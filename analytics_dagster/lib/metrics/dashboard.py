@@ -12,15 +12,20 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from analytics_dagster.lib.day_state import DayState, DayStatus
+
 COLORS = {"dau": "#2563eb", "wau": "#16a34a", "mau": "#9333ea", "forecast": "#ea580c", "band": "rgba(234,88,12,0.18)",
           "new": "#2563eb", "returning": "#16a34a", "resurrecting": "#f59e0b", "dormant": "#dc2626",
           "low": "#16a34a", "medium": "#f59e0b", "high": "#dc2626"}
+
+STATUS_COLOURS = {DayStatus.FINAL: "#dcfce7", DayStatus.PRELIMINARY: "#fef9c3", DayStatus.INCOMPLETE: "#fecaca",
+                  DayStatus.NO_DATA: "#e2e8f0"}
 
 
 @dataclass
 class DashboardData:
     day: dt.date
-    figures_final: bool  # every upload partition that may still add events to the day has landed
+    state: DayState  # final / preliminary / incomplete / no data, and why (lib/day_state.py)
     activity: pd.DataFrame  # metrics_activity rows of the day
     activity_history: pd.DataFrame  # metric_date, dau, wau, mau, new_users, stickiness
     top_events: pd.DataFrame
@@ -194,11 +199,11 @@ _TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!DOCTYPE html>
  .kpi b { display: block; font-size: 24px; } .kpi span { color: #475569; font-size: 13px; }
  table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { padding: 5px 8px; border-bottom: 1px solid #e2e8f0; text-align: left; }
  .empty { color: #64748b; padding: 30px; text-align: center; }
- .status { display: inline-block; padding: 2px 8px; border-radius: 6px; background: {{ '#dcfce7' if final else '#fef9c3' }}; color: #0f172a; }
+ .status { display: inline-block; padding: 2px 8px; border-radius: 6px; background: {{ status_colour }}; color: #0f172a; }
 </style></head>
 <body>
 <header><h1>Product metrics — {{ day }} (Moscow day)</h1>
-<p><span class="status">{{ 'final figures' if final else 'preliminary: late uploads may still add events to this day' }}</span>
+<p><span class="status" id="day-state" data-state="{{ state.status.value }}"><b>{{ state.status.value }}</b>: {{ state.detail() }}</span>
  Events count by the Moscow day they happened; uploads up to {{ late_days }} days late are included.</p></header>
 <main>
 <section class="wide kpis">{% for label, value in kpis %}<div class="kpi"><span>{{ label }}</span><b>{{ value }}</b></div>{% endfor %}</section>
@@ -288,6 +293,6 @@ def render_dashboard(data: DashboardData, late_days: int) -> str:
                "No active users in the last 30 days.", div_id="chart-churn"),
     ]
     return _TEMPLATE.render(
-        day=data.day.isoformat(), final=data.figures_final, late_days=late_days, plotly_js=get_plotlyjs(),
+        day=data.day.isoformat(), state=data.state, status_colour=STATUS_COLOURS[data.state.status], late_days=late_days, plotly_js=get_plotlyjs(),
         kpis=_kpis(data), charts=charts, ab_rows=_ab_rows(data.ab_tests), ab_summaries=data.ab_summaries,
     )

@@ -5,6 +5,7 @@ parameters, so one file serves DuckDB, PostgreSQL and BigQuery)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -32,7 +33,7 @@ METRIC_TABLES = (
     "metrics_ab_tests",
     "metrics_forecasts",
 )
-SOURCE_TABLES = ("events_part", "tmp_event_properties", "tmp_user_properties")
+SOURCE_TABLES = ("events_part", "tmp_event_properties", "tmp_user_properties", "dwh_partition_loads")
 
 
 class WarehouseNotReady(RuntimeError):
@@ -115,8 +116,17 @@ def history_start(warehouse: Warehouse, day: dt.date) -> dt.date | None:
     return as_date(warehouse.query_file("metrics/history_start.sql", {"day": day})["first_day"].iloc[0])
 
 
-def latest_upload(warehouse: Warehouse) -> dt.date | None:
-    return as_date(warehouse.query_file("metrics/latest_upload.sql")["latest_partition"].iloc[0])
+def loaded_uploads(warehouse: Warehouse, since: dt.date, sources: Iterable[str]) -> dict[str, set[dt.date]]:
+    """Upload days loaded from ``since`` on, for each of ``sources`` (an empty set for a source with none)."""
+    loaded: dict[str, set[dt.date]] = {source: set() for source in sources}
+    for row in warehouse.query_file("metrics/loaded_uploads.sql", {"since": since}).itertuples():
+        if row.source in loaded:
+            loaded[row.source].add(as_date(row.partition_date))
+    return loaded
+
+
+def day_events(warehouse: Warehouse, day: dt.date) -> int:
+    return int(warehouse.query_file("metrics/day_events.sql", {"day": day})["events"].iloc[0])
 
 
 def daily_series(warehouse: Warehouse, day: dt.date, history_days: int = FORECAST_HISTORY_DAYS,
