@@ -40,3 +40,17 @@ def demo_events_per_day() -> int:
     if events < 0:
         raise ValueError(f"DEMO_EVENTS_PER_DAY={value!r} must not be negative")
     return events
+
+
+ALL_SOURCES = ("amplitude", "appmetrica")
+
+
+def configured_sources() -> tuple[str, ...]:
+    """``ANALYTICS_SOURCES``: the event sources this platform loads (comma-separated; default both). A day's DWH
+    partition needs the raw day of each, and a metric day is final only when all of them are loaded."""
+    value = os.getenv("ANALYTICS_SOURCES") or ",".join(ALL_SOURCES)
+    sources = tuple(dict.fromkeys(s.strip() for s in value.split(",") if s.strip()))
+    unknown = [s for s in sources if s not in ALL_SOURCES]
+    if unknown or not sources:
+        raise ValueError(f"ANALYTICS_SOURCES={value!r}: choose among {', '.join(ALL_SOURCES)}")
+    return sources

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analytics_dagster.lib.dwh.etl import ensure_load_log
+from analytics_dagster.lib.settings import ALL_SOURCES
 from analytics_dagster.lib.sql import SQL_DIR
 from analytics_dagster.lib.warehouse import PostgresWarehouse, Warehouse, copy_dataframe
 
@@ -159,3 +161,15 @@ def load_dataset(warehouse: Warehouse, dataset: Dataset) -> None:
                 con.execute(f"DELETE FROM {table}")
                 con.register("incoming", frame)
                 con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
+    record_loaded_uploads(warehouse, sorted(set(dataset.events["partition_date"])))
+
+
+def record_loaded_uploads(warehouse: Warehouse, days, sources=ALL_SOURCES) -> None:
+    """Marks ``days`` as loaded for every source in dwh_partition_loads, as the DWH does with each partition."""
+    ensure_load_log(warehouse)
+    warehouse.execute("DELETE FROM dwh_partition_loads")
+    for day in days:
+        for source in sources:
+            warehouse.execute(
+                "INSERT INTO dwh_partition_loads VALUES ($day, $source, 'test', '', 0, 0, CURRENT_TIMESTAMP)",
+                {"day": pd.Timestamp(day).date(), "source": source})

@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import sync_playwright
 
+from analytics_dagster.lib.day_state import day_state
 from analytics_dagster.lib.metrics.exports import XLSX_MAX_ROWS, write_xlsx
 from analytics_dagster.lib.metrics.queries import METRIC_TABLES
 from analytics_dagster_tests.metrics.conftest import TEST_DAYS
@@ -64,7 +65,9 @@ def test_exports_equal_the_warehouse_tables(materialized, report, tmp_path):
             assert parquet[column].astype(float).sum() == pytest.approx(expected[column].astype(float).sum())
             assert csv[column].astype(float).sum() == pytest.approx(expected[column].astype(float).sum())
     assert set(manifest["files"]) == {f"{t.removeprefix('metrics_')}.{ext}" for t in METRIC_TABLES
-                                      for ext in ("csv", "parquet")} | {f"metrics_{day}.xlsx", "dashboard.html"}
+                                      for ext in ("csv", "parquet")} | {f"metrics_{day}.xlsx", "dashboard.html", "day_state.json"}
+    state = json.loads(store.get_bytes(f"{prefix}/day_state.json"))
+    assert state["day_state"] == materialized.metadata("metrics_report", day)["day_state"]
     metadata = materialized.metadata("metrics_report", day)
     assert metadata["dashboard"] == store.uri(f"{prefix}/dashboard.html")
 
@@ -76,7 +79,7 @@ def test_users_most_at_risk_come_first_and_long_sheets_are_cut(materialized, rep
     assert risk.is_monotonic_increasing
     path = tmp_path / "long.xlsx"
     long = pd.DataFrame({"n": range(XLSX_MAX_ROWS + 5)})
-    write_xlsx({"long": long, "short": long.head(3)}, path, day)
+    write_xlsx({"long": long, "short": long.head(3)}, path, day, day_state(day, {}, 1, late_days=3))
     workbook = load_workbook(path, read_only=True)
     assert len(list(workbook["long"].values)) == XLSX_MAX_ROWS + 1
     about = list(workbook["about"].values)

@@ -17,6 +17,7 @@ import pandas as pd
 from analytics_dagster.defs.metrics.automation import LATE_EVENTS_CONDITION
 from analytics_dagster.defs.partitions import daily_partitions
 from analytics_dagster.defs.resources import WAREHOUSE_POOL, ObjectStoreResource, WarehouseResource
+from analytics_dagster.lib.day_state import DayState, day_state
 from analytics_dagster.lib.metrics import queries
 from analytics_dagster.lib.metrics.ab_results import analyse_experiment
 from analytics_dagster.lib.metrics.churn_model import fit_churn_model
@@ -27,7 +28,7 @@ from analytics_dagster.lib.metrics.forecasting import complete_daily, forecast_s
 from analytics_dagster.lib.metrics.preview import markdown_table
 from analytics_dagster.lib.metrics.rules import FORECAST_HORIZON_DAYS, LATE_DAYS
 from analytics_dagster.lib.moscow_time import parse_day
-from analytics_dagster.lib.settings import PROJECT_ROOT
+from analytics_dagster.lib.settings import PROJECT_ROOT, configured_sources
 from analytics_dagster.lib.warehouse import Warehouse
 
 GROUP = "metrics"
@@ -61,9 +62,9 @@ def _day(context: dg.AssetExecutionContext) -> dt.date:
     return parse_day(context.partition_key)
 
 
-def _figures_final(warehouse: Warehouse, day: dt.date) -> bool:
-    latest = queries.latest_upload(warehouse)
-    return latest is not None and latest >= day + dt.timedelta(days=LATE_DAYS)
+def _day_state(warehouse: Warehouse, day: dt.date) -> DayState:
+    loaded = queries.loaded_uploads(warehouse, day, configured_sources())
+    return day_state(day, loaded, queries.day_events(warehouse, day), late_days=LATE_DAYS)
 
 
 def _store_partition(context: dg.AssetExecutionContext, warehouse: Warehouse, table: str, frame: pd.DataFrame,
@@ -72,13 +73,12 @@ def _store_partition(context: dg.AssetExecutionContext, warehouse: Warehouse, ta
     # for BIGINT columns; nullable dtypes write them as integers again.
     rows = warehouse.replace_partition(table, frame.convert_dtypes(), partition_column="metric_date",
                                        partition_value=day)
-    final = _figures_final(warehouse, day)
-    context.log.info(f"{table}: {rows} rows for {day} ({'final' if final else 'preliminary, late uploads pending'})")
+    state = _day_state(warehouse, day)
+    context.log.info(f"{table}: {rows} rows for {day} ({state.label()})")
     return {
         "dagster/row_count": rows,
         "table": table,
-        "figures_final": final,
-        "late_uploads_counted_until": (day + dt.timedelta(days=LATE_DAYS)).isoformat(),
+        **state.as_metadata(),
         "preview": dg.MetadataValue.md(markdown_table(frame, columns=preview_columns)),
         **(metadata or {}),
     }
@@ -378,7 +378,7 @@ def metrics_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     ab = tables["ab_tests"]
     data = DashboardData(
         day=day,
-        figures_final=_figures_final(wh, day),
+        state=_day_state(wh, day),
         activity=tables["activity"],
         activity_history=queries.activity_history(wh, day - dt.timedelta(days=89), day),
         top_events=tables["top_events"],
@@ -394,7 +394,7 @@ def metrics_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     store = object_store.store()
     prefix = f"{REPORT_PREFIX}/{day.isoformat()}"
     with tempfile.TemporaryDirectory() as tmp:
-        files = write_exports(tables, day, Path(tmp))
+        files = write_exports(tables, day, Path(tmp), data.state)
         dashboard = Path(tmp) / "dashboard.html"
         dashboard.write_text(render_dashboard(data, LATE_DAYS), encoding="utf-8")
         files[dashboard.name] = dashboard
@@ -414,7 +414,7 @@ def metrics_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         "files": len(files),
         "bytes": sum(manifest["files"].values()),
         "rows_per_table": dg.MetadataValue.json(manifest["rows"]),
-        "figures_final": data.figures_final,
+        **data.state.as_metadata(),
     }
     if local is not None:
         metadata["dashboard_path"] = dg.MetadataValue.path(str(local))

@@ -148,13 +148,22 @@ class DayLoadResult:
 
 def ensure_tables(warehouse: Warehouse) -> None:
     """Creates the eight tables (and, on PostgreSQL, their indexes) when missing."""
-    if isinstance(warehouse, BigQueryWarehouse):
-        warehouse.run_script([bigquery_ddl(table) for table in (*DWH_TABLES, LOAD_LOG_TABLE)])
-        return
-    for table in (*DWH_TABLES, LOAD_LOG_TABLE):
-        warehouse.execute_file(f"dwh/ddl/{table}.sql")
+    _create_tables(warehouse, (*DWH_TABLES, LOAD_LOG_TABLE))
     if warehouse.dialect == "postgres":
         warehouse.execute_file("dwh/ddl/postgres_indexes.sql")
+
+
+def ensure_load_log(warehouse: Warehouse) -> None:
+    """Creates dwh_partition_loads when missing (metrics read it before any DWH load may have run)."""
+    _create_tables(warehouse, (LOAD_LOG_TABLE,))
+
+
+def _create_tables(warehouse: Warehouse, tables: tuple[str, ...]) -> None:
+    if isinstance(warehouse, BigQueryWarehouse):
+        warehouse.run_script([bigquery_ddl(table) for table in tables])
+        return
+    for table in tables:
+        warehouse.execute_file(f"dwh/ddl/{table}.sql")
 
 
 def load_day(

@@ -6,10 +6,13 @@ would dominate the report's run time. The workbook's first sheet says which shee
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
+
+from analytics_dagster.lib.day_state import DayState
 
 
 def _cell(value):
@@ -26,11 +29,12 @@ def _cell(value):
 XLSX_MAX_ROWS = 10_000
 
 
-def write_xlsx(tables: dict[str, pd.DataFrame], path: Path, day: dt.date) -> None:
+def write_xlsx(tables: dict[str, pd.DataFrame], path: Path, day: dt.date, state: DayState) -> None:
     # write-only mode streams rows instead of building every cell object in memory first.
     workbook = Workbook(write_only=True)
     about = workbook.create_sheet(title="about")
     about.append([f"Product metrics of {day.isoformat()} (Moscow day)"])
+    about.append([f"Day state: {state.label()}"])
     about.append(["sheet", "rows in the table", "rows in this workbook", "complete data"])
     for name, frame in tables.items():
         shown = min(len(frame), XLSX_MAX_ROWS)
@@ -43,8 +47,9 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path, day: dt.date) -> Non
     workbook.save(path)
 
 
-def write_exports(tables: dict[str, pd.DataFrame], day: dt.date, out_dir: Path) -> dict[str, Path]:
-    """Writes the files into ``out_dir``; returns {file name: path}."""
+def write_exports(tables: dict[str, pd.DataFrame], day: dt.date, out_dir: Path, state: DayState) -> dict[str, Path]:
+    """Writes the files into ``out_dir``; returns {file name: path}. The workbook's first sheet and
+    ``day_state.json`` say whether the figures are final (lib/day_state.py)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     for name, frame in tables.items():
@@ -55,6 +60,9 @@ def write_exports(tables: dict[str, pd.DataFrame], day: dt.date, out_dir: Path) 
         files[csv_path.name] = csv_path
         files[parquet_path.name] = parquet_path
     xlsx_path = out_dir / f"metrics_{day.isoformat()}.xlsx"
-    write_xlsx(tables, xlsx_path, day)
+    write_xlsx(tables, xlsx_path, day, state)
     files[xlsx_path.name] = xlsx_path
+    state_path = out_dir / "day_state.json"
+    state_path.write_text(json.dumps(state.as_metadata(), indent=2), encoding="utf-8")
+    files[state_path.name] = state_path
     return files

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from analytics_dagster.lib.dwh.etl import ensure_load_log
 from analytics_dagster.lib.metrics.experiments import Experiment, ExperimentMetric
 from analytics_dagster.lib.metrics.rules import (
     FORECAST_HISTORY_DAYS,
@@ -33,7 +34,7 @@ METRIC_TABLES = (
     "metrics_ab_tests",
     "metrics_forecasts",
 )
-SOURCE_TABLES = ("events_part", "tmp_event_properties", "tmp_user_properties", "dwh_partition_loads")
+SOURCE_TABLES = ("events_part", "tmp_event_properties", "tmp_user_properties")
 
 
 class WarehouseNotReady(RuntimeError):
@@ -46,6 +47,7 @@ def ensure_schema(warehouse: Warehouse) -> None:
     if missing:
         raise WarehouseNotReady(
             f"the warehouse has no {', '.join(missing)} yet: materialize the DWH assets (group dwh) first")
+    ensure_load_log(warehouse)
     for path in sorted((SQL_DIR / "metrics" / "ddl").glob("*.sql")):
         warehouse.execute_file(f"metrics/ddl/{path.name}")
 
