@@ -14,7 +14,8 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from analytics_dagster.defs.partitions import daily_partitions
+from analytics_dagster.defs.automation import FOLLOWS_UPSTREAM
+from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
 from analytics_dagster.defs.replays.resources import (
     AmplitudeReplayResource,
     GoogleDriveResource,
@@ -73,6 +74,8 @@ def _ensure_tables(warehouse, *tables: str) -> None:
 
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
     group_name=GROUP,
     deps=[dg.AssetKey("events_part")],
     pool=WAREHOUSE_POOL,
@@ -146,6 +149,8 @@ def _capture(
 
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
     group_name=GROUP,
     deps=[replay_links],
     kinds={"python", "playwright"},
@@ -245,6 +250,8 @@ def replay_screenshots(
 
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
     group_name=GROUP,
     deps=[replay_links, replay_screenshots],
     pool=WAREHOUSE_POOL,
@@ -391,6 +398,8 @@ def _digests(clusters: pd.DataFrame, members: pd.DataFrame, links: pd.DataFrame)
 
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
     group_name=GROUP,
     deps=[session_clusters],
     pool=WAREHOUSE_POOL,
@@ -549,6 +558,8 @@ def _report_model(
 
 @dg.asset(
     partitions_def=daily_partitions,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
     group_name=GROUP,
     deps=[cluster_summaries, replay_screenshots],
     pool=WAREHOUSE_POOL,

@@ -127,6 +127,13 @@ def loaded_uploads(warehouse: Warehouse, since: dt.date, sources: Iterable[str])
     return loaded
 
 
+def upload_origins(warehouse: Warehouse, first: dt.date, last: dt.date) -> set[str]:
+    """Where the upload days ``first..last`` came from ('demo', 'export_api', ...): a metric day is demo data when
+    any upload day of its window is."""
+    found = warehouse.query_file("metrics/upload_origins.sql", {"first_day": first, "last_day": last})
+    return set(found["origin"])
+
+
 def day_events(warehouse: Warehouse, day: dt.date) -> int:
     return int(warehouse.query_file("metrics/day_events.sql", {"day": day})["events"].iloc[0])
 
