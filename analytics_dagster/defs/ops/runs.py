@@ -25,8 +25,8 @@ def partition_of(run: dg.DagsterRun) -> str | None:
 
 
 def describe_run(run: dg.DagsterRun) -> str:
-    """``run daily_pipeline`` or, for the UI's ad-hoc asset job, the assets it materialized."""
-    if run.job_name.startswith("__ASSET_JOB") and run.asset_selection:
+    """``run daily_pipeline``, or the assets an ad-hoc asset job materialized."""
+    if run.job_name.startswith("__") and run.asset_selection:  # the UI's (and tests') ad-hoc asset jobs
         keys = sorted(k.to_user_string() for k in run.asset_selection)
         shown = ", ".join(keys[:4]) + (f" and {len(keys) - 4} more" if len(keys) > 4 else "")
         return f"run of {shown}"
