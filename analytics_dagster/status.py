@@ -14,27 +14,22 @@ import sys
 from collections.abc import Sequence
 
 import dagster as dg
+from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from analytics_dagster.defs.ops.groups import GROUP_ASSETS
+from analytics_dagster.defs.partitions import daily_partitions
 from analytics_dagster.lib.day_state import DayStatus
 from analytics_dagster.lib.ops.freshness import deadlines
 from analytics_dagster.lib.ops.status import FailingCheck, GroupFacts, GroupStatus, evaluate, render, render_json
 
-_FAILED_RUN_STATUSES = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 # When the assets of a group report different day states for the same day, the least trustworthy one is shown.
 _DAY_STATE_ORDER = [DayStatus.INCOMPLETE, DayStatus.NO_DATA, DayStatus.PRELIMINARY, DayStatus.FINAL]
 
 
-def _failed_partitions(instance: dg.DagsterInstance, key: dg.AssetKey) -> set[str]:
-    attempts = instance.event_log_storage.get_latest_asset_partition_materialization_attempts_without_materializations(
-        key
-    )
-    failed = set()
-    for partition, (run_id, _) in attempts.items():
-        run = instance.get_run_by_id(run_id)
-        if run is None or run.status in _FAILED_RUN_STATUSES:
-            failed.add(partition)
-    return failed
+def _failed_partitions(instance: dg.DagsterInstance, key: dg.AssetKey, partition_keys: Sequence[str]) -> set[str]:
+    """Partitions whose latest attempt failed (an older materialization may still exist)."""
+    statuses = instance.get_status_by_partition(key, partition_keys, daily_partitions) or {}
+    return {partition for partition, status in statuses.items() if status == AssetPartitionStatus.FAILED}
 
 
 def _failing_checks(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey]) -> list[FailingCheck]:
@@ -64,12 +59,13 @@ def collect(
     instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey], now: dt.datetime
 ) -> list[GroupStatus]:
     group_deadlines = deadlines(os.environ)
+    partition_keys = daily_partitions.get_partition_keys()
     statuses = []
     for group, keys in GROUP_ASSETS.items():
         if not keys:
             continue
         materialized = {key.to_user_string(): instance.get_materialized_partitions(key) for key in keys}
-        failed = {key.to_user_string(): _failed_partitions(instance, key) for key in keys}
+        failed = {key.to_user_string(): _failed_partitions(instance, key, partition_keys) for key in keys}
         newest = max((p for parts in materialized.values() for p in parts), default=None)
         facts = GroupFacts(
             group,

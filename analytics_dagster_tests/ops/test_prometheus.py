@@ -60,7 +60,7 @@ def _stored(instance, asset: str, day: str) -> dict:
 
 def _value(samples, name: str, **labels) -> float:
     found = [v for n, l, v in samples if n == name and all(l.get(k) == str(w) for k, w in labels.items())]
-    assert len(found) == 1, (name, labels, found)
+    assert len(found) == 1, (name, labels, [(l, v) for n, l, v in samples if n == name][:20])
     return found[0]
 
 
@@ -76,10 +76,10 @@ def test_pushed_figures_equal_what_the_runs_stored(demo_definitions, pushgateway
             result = _run(demo_definitions, instance, ingest_and_dwh, day)
             assert result.success, day
             _push(result, instance, pushgateway)
-        for day in (DAYS[0], DAYS[-1]):
-            result = _run(demo_definitions, instance, activity, day)
-            assert result.success, day
-            _push(result, instance, pushgateway)
+        # A metric run over day D recomputes D-3..D: one run of the 18th records the 15th (final) to the 18th.
+        result = _run(demo_definitions, instance, activity, DAYS[-1])
+        assert result.success
+        _push(result, instance, pushgateway)
 
         samples = scrape(pushgateway)
         first = DAYS[0]
@@ -98,8 +98,10 @@ def test_pushed_figures_equal_what_the_runs_stored(demo_definitions, pushgateway
             for day in DAYS:
                 assert _value(samples, "analytics_dagster_dwh_rows", table=table, partition=day) == _stored(
                     instance, table, day)["dagster/row_count"]
-        assert _value(samples, "analytics_dagster_check_passed", asset="events_part", check="unique_key",
-                      severity="ERROR") == 1
+        assert _value(samples, "analytics_dagster_check_passed", asset="events_part", check="unique_key") == 1
+        # The runs' days are months old for the freshness checks that ran with them.
+        assert _value(samples, "analytics_dagster_check_passed", asset="events_part", check="freshness_check",
+                      severity="ERROR") == 0
 
         final, preliminary = _stored(instance, "metrics_activity", first), _stored(instance, "metrics_activity",
                                                                                     DAYS[-1])
