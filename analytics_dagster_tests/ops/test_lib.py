@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 
 import pytest
 
 from analytics_dagster.lib.ops.alerts import Alert, AlertKind, first_line, redact, run_url
 from analytics_dagster.lib.ops.freshness import MOSCOW, Deadline, day_due_at, deadlines, expected_day, parse_deadline
-from analytics_dagster.lib.ops.prometheus import FinalDay, materialization_families, platform_families
+from analytics_dagster.lib.ops.prometheus import (
+    FinalDay,
+    check_families,
+    materialization_families,
+    platform_families,
+    step_families,
+)
 from analytics_dagster.lib.ops.status import FailingCheck, GroupFacts, evaluate, render
+from analytics_dagster.lib.settings import PROJECT_ROOT
 
 MSK = dt.timezone(dt.timedelta(hours=3))
 
@@ -122,3 +131,24 @@ def test_status_states_and_freshness():
     assert "fresh (2026-03-15 due by 10:30 Moscow)" in text
     assert "LATE: 2026-03-15 due by 10:30 Moscow, missing in b" in text
     assert text.splitlines()[-1] == "UNHEALTHY: dwh late and failed, dwh failed"
+
+
+def test_grafana_dashboard_queries_only_pushed_metrics():
+    """Every metric the dashboard in docs/ queries is one the platform pushes."""
+    families = [
+        *materialization_families("amplitude_raw_events", "ingest", {"dagster/row_count": 1, "bytes": 1, "requests": 1,
+                                                                     "retries": 1, "splits": 1}, 1.0),
+        *materialization_families("events_part", "dwh", {"dagster/row_count": 1, "amplitude_loaded": 1,
+                                                         "amplitude_quarantined": 1,
+                                                         "quarantine_by_reason": {"r": 1}}, 1.0),
+        *materialization_families("metrics_activity", "metrics", {"dau": 1, "wau": 1, "mau": 1,
+                                                                  "day_state": "final"}, 1.0),
+        *check_families("dwh", True, "ERROR", 1.0),
+        *step_families("daily", "success", 1.0, 1.0),
+        *platform_families({"dwh": dt.date(2026, 3, 15)}, FinalDay(dt.date(2026, 3, 12), {"dau": 1}), MOSCOW, 1.0),
+    ]
+    pushed = {sample.name for family in families for sample in family.samples}
+    dashboard = json.loads((PROJECT_ROOT / "docs" / "grafana-dashboard.json").read_text())
+    queried = {name for panel in dashboard["panels"] for target in panel.get("targets", [])
+               for name in re.findall(r"analytics_dagster_\w+", target["expr"])}
+    assert len(queried) >= 12 and queried <= pushed, queried - pushed
