@@ -53,7 +53,8 @@ def checked_day() -> dg.MaterializeResult:
 
 def _run(instance: dg.DagsterInstance, asset: dg.AssetsDefinition, fail: bool = False) -> dg.ExecuteInProcessResult:
     """Materializes the asset as the UI does: the code location's asset job with an asset selection."""
-    job = dg.Definitions(assets=[asset], resources={"switch": Switch(fail=fail)}).resolve_implicit_global_asset_job_def()
+    definitions = dg.Definitions(assets=[asset], resources={"switch": Switch(fail=fail)})
+    job = definitions.resolve_implicit_global_asset_job_def()
     return job.execute_in_process(instance=instance, partition_key=PARTITION, asset_selection=[asset.key],
                                   raise_on_error=False)
 

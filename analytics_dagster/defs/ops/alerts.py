@@ -55,7 +55,8 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, alert_channels: Al
 
 
 def _late_alert(late: list[CheckOutcome], url: str | None) -> Alert:
-    days = sorted({day_due_at(c.metadata[LATEST_CRON_TICK]).isoformat() for c in late if LATEST_CRON_TICK in c.metadata})
+    ticks = {c.metadata[LATEST_CRON_TICK] for c in late if LATEST_CRON_TICK in c.metadata}
+    days = sorted({day_due_at(tick).isoformat() for tick in ticks})
     return Alert(
         AlertKind.LATE,
         subject=f"{len(late)} assets missed their freshness deadline",
