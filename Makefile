@@ -64,6 +64,7 @@ dev: install instance
 
 # Reads the instance in DAGSTER_HOME; exits 1 when a group is late or failed (docs/observability.md).
 status: $(BIN)/.installed
+	@mkdir -p $(DAGSTER_HOME)
 	@$(BIN)/python -m analytics_dagster.status $(STATUS_ARGS)
 
 benchmarks: install

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import dagster as dg
 from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
-from analytics_dagster.defs.ops.groups import GROUP_ASSETS
+from analytics_dagster.defs.ops.freshness import freshness_checks
+from analytics_dagster.defs.ops.groups import GROUP_ASSETS, GROUP_CHECKS
 from analytics_dagster.defs.partitions import daily_partitions
 from analytics_dagster.lib.day_state import DayStatus
 from analytics_dagster.lib.ops.freshness import deadlines
@@ -82,9 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
-    from analytics_dagster.definitions import defs
-
-    check_keys = list(defs().resolve_asset_graph().asset_check_keys)
+    check_keys = [key for keys in GROUP_CHECKS.values() for key in keys]
+    check_keys += [key for checks_def in freshness_checks for key in checks_def.check_keys]
     with dg.DagsterInstance.get() as instance:
         statuses = collect(instance, check_keys, dt.datetime.now(dt.UTC))
     print(render_json(statuses) if args.json else render(statuses))

@@ -15,6 +15,7 @@ FAILED = "failed"
 INCOMPLETE = "incomplete"
 FINAL = "final"
 NOTHING = "nothing materialized"
+MISSING_SHOWN = 3  # assets named in the table; --json lists them all
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,9 @@ class GroupStatus:
         due = f"{self.expected.isoformat()} due by {self.deadline}"
         if not self.late:
             return f"fresh ({due})"
-        return f"LATE: {due}, missing in {', '.join(self.missing_expected)}"
+        shown = ", ".join(self.missing_expected[:MISSING_SHOWN])
+        more = len(self.missing_expected) - MISSING_SHOWN
+        return f"LATE: {due}, missing in {shown}" + (f" and {more} more" if more > 0 else "")
 
     def as_json(self) -> dict[str, object]:
         return {
