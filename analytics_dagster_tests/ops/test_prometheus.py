@@ -143,3 +143,28 @@ def test_nothing_is_pushed_without_a_pushgateway_url():
         )
         skipped = prometheus_push_after_success(context)
     assert isinstance(skipped, dg.SkipReason) and "PROMETHEUS_PUSHGATEWAY_URL" in skipped.skip_message
+
+
+def test_a_failed_run_pushes_its_steps_and_the_days_it_stored(pushgateway):
+    """An ingest range that fails on one day still recorded the others: they and the failed step are pushed."""
+    partitions = dg.DailyPartitionsDefinition(start_date="2026-03-01", timezone="Europe/Moscow")
+
+    @dg.asset(key="amplitude_raw_events", group_name="ingest", partitions_def=partitions)
+    def failing_ingest(context) -> None:
+        context.log_event(dg.AssetMaterialization("amplitude_raw_events", partition="2026-03-15",
+                                                  metadata={"dagster/row_count": 42, "bytes": 1000}))
+        raise RuntimeError("2026-03-16 failed")
+
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([failing_ingest], partition_key="2026-03-16", instance=instance, raise_on_error=False)
+        assert not result.success
+        _push(result, instance, pushgateway)
+        samples = scrape(pushgateway)
+
+    assert _value(samples, "analytics_dagster_raw_events", source="amplitude", partition="2026-03-15") == 42
+    assert not [s for s in samples if s[0] == "analytics_dagster_raw_events" and s[1]["partition"] == "2026-03-16"]
+    assert _value(samples, "analytics_dagster_step_duration_seconds", step="amplitude_raw_events",
+                  status="failure") > 0
+    # appmetrica_raw_events has no day yet, so ingest has no complete day; the platform group is pushed anyway.
+    assert not [s for s in samples if s[0].endswith("newest_complete_partition_timestamp_seconds")]
+    assert _value(samples, "analytics_dagster_platform_push_timestamp_seconds") > 0
