@@ -8,6 +8,7 @@ days it did store (an ingest backfill records each day) and its steps' durations
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import dagster as dg
@@ -29,9 +30,9 @@ def _plain(metadata: dict) -> dict:
     return {key: value.value for key, value in metadata.items()}
 
 
-def newest_complete_partitions(instance: dg.DagsterInstance) -> dict[str, object]:
+def newest_complete_partitions(instance: dg.DagsterInstance) -> dict[str, dt.date | None]:
     """Per group, the newest day that every asset of the group has materialized."""
-    newest = {}
+    newest: dict[str, dt.date | None] = {}
     for group, keys in GROUP_ASSETS.items():
         if keys:
             common = set.intersection(*(instance.get_materialized_partitions(key) for key in keys))
