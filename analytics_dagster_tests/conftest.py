@@ -39,6 +39,18 @@ def wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _data_dir_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Runs write their scratch folders under ANALYTICS_DATA_DIR: keep the suite's out of the checkout's data/."""
+    saved = os.environ.get("ANALYTICS_DATA_DIR")
+    os.environ["ANALYTICS_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    yield
+    if saved is None:
+        os.environ.pop("ANALYTICS_DATA_DIR", None)
+    else:
+        os.environ["ANALYTICS_DATA_DIR"] = saved
+
+
 @pytest.fixture
 def object_store_resource(tmp_path: Path) -> ObjectStoreResource:
     return ObjectStoreResource(local_dir=str(tmp_path / "objects"))

@@ -4,7 +4,9 @@ folders of runs that died (kill -9, a lost machine) removed when the next step s
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,13 +20,19 @@ def scratch_root() -> Path:
     return data_dir() / "scratch"
 
 
+# A folder of a run this instance does not know (another instance sharing the data folder, a wiped run storage) is
+# left alone this long: it may belong to a run that is still working.
+UNKNOWN_RUN_GRACE = dt.timedelta(days=1)
+
+
 def remove_stale_scratch(instance: dg.DagsterInstance, root: Path | None = None) -> list[str]:
-    """Removes the scratch folders of runs that are finished or unknown to the instance; returns their run ids."""
+    """Removes the scratch folders of finished runs, and of unknown runs untouched for a day; returns their ids."""
     root = root or scratch_root()
     removed = []
+    stale_before = time.time() - UNKNOWN_RUN_GRACE.total_seconds()
     for folder in sorted(root.iterdir()) if root.is_dir() else ():
         run = instance.get_run_by_id(folder.name)
-        if run is None or run.is_finished:
+        if (run is not None and run.is_finished) or (run is None and folder.stat().st_mtime < stale_before):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder.name)
     return removed
