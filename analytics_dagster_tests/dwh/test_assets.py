@@ -55,7 +55,8 @@ def test_materializes_eight_tables_with_metadata_and_passing_checks(
     assert all(checks.values()), [key for key, passed in checks.items() if not passed]
 
 
-def test_too_many_malformed_lines_fail_the_run(object_store_resource, warehouse_resource, tmp_path):
+def test_too_many_malformed_lines_fail_the_run(object_store_resource, warehouse_resource, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANALYTICS_SOURCES", "amplitude")
     records = [json.dumps(amplitude_record(f"00000000-0000-4000-8000-{i:012d}")) for i in range(9)]
     publish_amplitude(object_store_resource.store(), DAYS[0], {"h.json.gz": [*records, "{oops"]}, tmp_path)
 
@@ -69,7 +70,8 @@ def test_too_many_malformed_lines_fail_the_run(object_store_resource, warehouse_
     assert warehouse_resource.get().row_count("events_part") == 0
 
 
-def test_checks_fail_on_a_duplicated_key(object_store_resource, duckdb_resource, tmp_path):
+def test_checks_fail_on_a_duplicated_key(object_store_resource, duckdb_resource, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANALYTICS_SOURCES", "amplitude")
     records = [json.dumps(amplitude_record(f"00000000-0000-4000-8000-{i:012d}")) for i in range(3)]
     publish_amplitude(object_store_resource.store(), DAYS[0], {"h.json.gz": records}, tmp_path)
     assert materialize(object_store_resource, duckdb_resource).success
