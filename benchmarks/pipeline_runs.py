@@ -23,6 +23,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from analytics_dagster.lib.dwh.tables import DWH_TABLES
+
 PROJECT = Path(__file__).resolve().parents[1]
 STEP_END = (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE)
 
@@ -95,7 +97,9 @@ def main() -> None:
         events = args.events or 100_000
         first = last - dt.timedelta(days=args.days - 1)
         print(f"== backfill {first}..{last} of ingest, DWH and metrics, {events:,} demo events per source and day")
-        measure(args.project, events, ["--partition-range", f"{first}...{last}"], "*metrics_report")
+        # every ancestor of the report, and the DWH multi-asset whole (it cannot be subset)
+        measure(args.project, events, ["--partition-range", f"{first}...{last}"],
+                "*metrics_report," + ",".join(DWH_TABLES))
 
 
 if __name__ == "__main__":

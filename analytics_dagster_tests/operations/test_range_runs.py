@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from analytics_dagster.lib.day_state import DayStatus
+from analytics_dagster.lib.dwh.tables import DWH_TABLES
 from analytics_dagster.lib.metrics.daily import METRIC_DAYS
 from analytics_dagster.lib.metrics.rules import LATE_DAYS
 from analytics_dagster.lib.settings import PROJECT_ROOT
@@ -25,8 +26,10 @@ from analytics_dagster_tests.metrics.compare import assert_same_rows
 
 FIRST = dt.date(2026, 11, 10)
 WEEK = [FIRST + dt.timedelta(days=k) for k in range(7)]
+# the DWH multi-asset whole (it cannot be subset)
+DWH_SELECTION = ",".join(DWH_TABLES)
 # ingest, DWH and metrics (replays have their own tests and failure domain)
-SELECTION = "*metrics_report"
+SELECTION = f"*metrics_report,{DWH_SELECTION}"
 METRIC_KEYS = {
     "metrics_activity": ["dimension", "segment"],
     "metrics_top_events": ["dimension", "segment", "event_rank"],
@@ -133,7 +136,7 @@ def test_a_killed_run_is_recovered_and_the_partition_reruns(tmp_path):
     dagster_cli(env, "asset", "materialize", "-m", "analytics_dagster.definitions", "--select",
                 "amplitude_raw_events,appmetrica_raw_events", "--partition", day)
     load_day = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m",
-                "analytics_dagster.definitions", "--select", "events_part", "--partition", day]
+                "analytics_dagster.definitions", "--select", DWH_SELECTION, "--partition", day]
     scratch = tmp_path / "data" / "scratch"
     process = subprocess.Popen(load_day, env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)

@@ -28,7 +28,7 @@ by_segment AS (
         count(DISTINCT CASE WHEN w.event_date >= $week_start THEN w.user_key END) AS wau,
         count(DISTINCT w.user_key) AS mau,
         count(DISTINCT CASE WHEN w.event_date = $day THEN n.user_key END) AS new_users,
-        sum(CASE WHEN w.event_date = $day THEN 1 ELSE 0 END) AS events
+        coalesce(sum(CASE WHEN w.event_date = $day THEN 1 ELSE 0 END), 0) AS events
     FROM window_events AS w
     LEFT JOIN new_users AS n ON n.user_key = w.user_key
     GROUP BY GROUPING SETS ((), (w.source_group), (w.platform))
