@@ -15,6 +15,7 @@ from analytics_dagster.lib.metrics.experiments import Experiment, ExperimentMetr
 from analytics_dagster.lib.metrics.rules import (
     FORECAST_HISTORY_DAYS,
     FORECAST_TOP_EVENTS,
+    LATE_DAYS,
     MONTH_DAYS,
     RETENTION_COHORT_WEEKS,
     RETENTION_DAYS,
@@ -125,6 +126,18 @@ def loaded_uploads(warehouse: Warehouse, since: dt.date, sources: Iterable[str])
         if row.source in loaded:
             loaded[row.source].add(as_date(row.partition_date))
     return loaded
+
+
+def uploads_from_demo(warehouse: Warehouse, first_day: dt.date, last_day: dt.date) -> bool:
+    """Whether any upload day from ``first_day`` to ``last_day`` was loaded from the built-in demo source."""
+    found = warehouse.query_file("metrics/demo_uploads.sql", {"first_day": first_day, "last_day": last_day})
+    return int(found["demo_uploads"].iloc[0]) > 0
+
+
+def is_demo(warehouse: Warehouse, day: dt.date) -> bool:
+    """Whether metric day ``day`` counts demo events: one of the upload days it reads (D..D+LATE_DAYS) came from
+    the demo source."""
+    return uploads_from_demo(warehouse, day, day + dt.timedelta(days=LATE_DAYS))
 
 
 def day_events(warehouse: Warehouse, day: dt.date) -> int:
