@@ -390,11 +390,13 @@ def metrics_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         forecasts=tables["forecasts"],
         forecast_history=queries.daily_series(wh, day),
         user_engagement=tables["user_engagement"],
+        is_demo=queries.is_demo(wh, day),
+        first_loaded_day=queries.first_loaded_day(wh),
     )
     store = object_store.store()
     prefix = f"{REPORT_PREFIX}/{day.isoformat()}"
     with tempfile.TemporaryDirectory() as tmp:
-        files = write_exports(tables, day, Path(tmp), data.state)
+        files = write_exports(tables, day, Path(tmp), data.state, is_demo=data.is_demo)
         dashboard = Path(tmp) / "dashboard.html"
         dashboard.write_text(render_dashboard(data, LATE_DAYS), encoding="utf-8")
         files[dashboard.name] = dashboard

@@ -128,6 +128,12 @@ def loaded_uploads(warehouse: Warehouse, since: dt.date, sources: Iterable[str])
     return loaded
 
 
+def first_loaded_day(warehouse: Warehouse) -> dt.date | None:
+    """The first upload day in the warehouse (dwh_partition_loads), None before any load: where the data starts.
+    Events of earlier days exist only through late uploads, so windows and cohorts before it are not covered."""
+    return as_date(warehouse.query_file("metrics/first_loaded_day.sql", {})["first_day"].iloc[0])
+
+
 def uploads_from_demo(warehouse: Warehouse, first_day: dt.date, last_day: dt.date) -> bool:
     """Whether any upload day from ``first_day`` to ``last_day`` was loaded from the built-in demo source."""
     found = warehouse.query_file("metrics/demo_uploads.sql", {"first_day": first_day, "last_day": last_day})
