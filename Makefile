@@ -11,12 +11,13 @@ export DAGSTER_HOME := $(abspath $(or $(DAGSTER_HOME),$(DATA_DIR)/dagster_home))
 # The previous Moscow day: what the 09:00 schedule would run today.
 PARTITION ?= $(shell TZ=Europe/Moscow date -d yesterday +%F)
 
-.PHONY: help install system-packages instance run test dev benchmarks clean
+.PHONY: help install system-packages instance run backfill recover test dev benchmarks clean
 
 help:
 	@echo "make run    install what is missing, then run the daily pipeline for yesterday ($(PARTITION)) on embedded defaults"
 	@echo "make test   install what is missing, then run the whole test suite"
 	@echo "make dev    start the Dagster UI on http://127.0.0.1:3000"
+	@echo "make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD   every stage for a range of days, one run"
 	@echo "make benchmarks   print speed and memory figures (slow)"
 
 $(BIN)/.installed: pyproject.toml
@@ -38,8 +39,21 @@ instance: $(BIN)/.installed
 	@$(BIN)/dagster instance concurrency set appmetrica_api 1 >/dev/null
 
 run: install instance
+	@$(BIN)/python -m analytics_dagster.recover
 	$(BIN)/dagster asset materialize -m analytics_dagster.definitions --select '*' --partition $(PARTITION)
 	@$(BIN)/python -m analytics_dagster.lib.run_summary $(PARTITION)
+
+# A range of days in one run per stage, e.g. `make backfill FROM=2026-11-01 TO=2026-11-30` (metric days up to 3
+# days before FROM are recomputed too: their late events may be in these uploads).
+backfill: install instance
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD"; exit 2; }
+	@$(BIN)/python -m analytics_dagster.recover
+	$(BIN)/dagster asset materialize -m analytics_dagster.definitions --select '*' --partition-range $(FROM)...$(TO)
+
+# Marks runs whose process died as failed and frees their pool slots (the daemon's dead_run_recovery sensor does
+# this every minute).
+recover: install instance
+	$(BIN)/python -m analytics_dagster.recover
 
 test: install
 	$(BIN)/python -m pytest

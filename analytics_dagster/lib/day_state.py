@@ -141,3 +141,15 @@ def day_state(
     else:
         status = DayStatus.FINAL
     return DayState(day, status, (first, last), tuple(sorted(loaded)), events, tuple(not_loaded))
+
+
+def metric_days_touched(first_upload: dt.date, last_upload: dt.date, late_days: int, first_day: dt.date) -> list[dt.date]:
+    """The metric days whose figures the upload days ``first_upload..last_upload`` can change: each upload day U
+    carries events of U-late_days..U. A run over a range of upload days recomputes all of them (never before
+    ``first_day``, the first partition), so no metric day is left computed from data that has since grown."""
+    day = max(first_upload - dt.timedelta(days=late_days), first_day)
+    days = []
+    while day <= last_upload:
+        days.append(day)
+        day += dt.timedelta(days=1)
+    return days

@@ -1,11 +1,12 @@
 import datetime as dt
+import warnings
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
 
-from analytics_dagster.defs.partitions import daily_partitions
-from analytics_dagster.defs.schedules import daily_pipeline_job, daily_pipeline_schedule
+from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
+from analytics_dagster.defs.schedules import daily_ingest_job, daily_pipeline_schedule
 from analytics_dagster.definitions import defs
 from analytics_dagster.lib import settings
 
@@ -42,19 +43,40 @@ def test_tick_at_0900_msk_requests_the_previous_day(definitions):
         )
         requests = schedule.evaluate_tick(context).run_requests
     assert [r.partition_key for r in requests] == ["2026-03-15"]
-    assert requests[0].job_name == daily_pipeline_job.name
+    assert requests[0].job_name == daily_ingest_job.name
 
 
-def test_every_asset_is_daily_partitioned_and_in_the_daily_job(definitions):
+def test_every_asset_is_daily_partitioned_with_one_backfill_policy(definitions):
     graph = definitions.resolve_asset_graph()
-    job = definitions.resolve_job_def(daily_pipeline_job.name)
-    in_job = {key for key in job.asset_layer.executable_asset_keys}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if not node.is_materializable:
             continue
         assert node.partitions_def == daily_partitions, f"{key} is not on the daily Moscow partitions"
-        assert key in in_job, f"{key} is missing from the daily job"
+        assert node.backfill_policy == RANGE_BACKFILL_POLICY, f"{key} would split a range run: {node.backfill_policy}"
+
+
+def test_the_schedule_starts_the_ingest_and_every_later_stage_follows_on_its_own(definitions):
+    graph = definitions.resolve_asset_graph()
+    job = definitions.resolve_job_def(daily_ingest_job.name)
+    assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == {
+        key.to_user_string() for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable and graph.get(key).group_name == "ingest"}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if node.is_materializable and node.group_name != "ingest":
+            assert node.automation_condition is not None, f"{key} does not follow its upstream"
+    sensors = {sensor.name for sensor in definitions.sensors}
+    assert {"dwh_automation", "metrics_automation", "replays_automation"} <= sensors
+
+
+def test_loading_and_resolving_every_job_prints_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        definitions = defs()
+        for job in definitions.resolve_all_job_defs():
+            assert job.name
+        definitions.resolve_implicit_global_asset_job_def()
 
 
 def test_bad_start_date_is_a_clear_error(monkeypatch):

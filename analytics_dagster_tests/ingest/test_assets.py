@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from analytics_dagster.defs.ingest.assets import API_BACKFILL_POLICY, amplitude_raw_events, appmetrica_raw_events
+from analytics_dagster.defs.ingest.assets import amplitude_raw_events, appmetrica_raw_events
 from analytics_dagster.defs.ingest.resources import AmplitudeResource, AppMetricaResource
 from analytics_dagster.defs.ingest.sensors import amplitude_s3_export_sensor
 from analytics_dagster.lib.raw_store import publish_day, read_manifest
@@ -34,10 +34,8 @@ def materializations(result: dg.ExecuteInProcessResult, asset: str) -> dict[str,
     return {m.partition: m.metadata for m in result.asset_materializations_for_node(asset)}
 
 
-def test_api_assets_queue_on_their_pools_and_backfill_a_week_per_run():
+def test_api_assets_queue_on_their_pools():
     assert amplitude_raw_events.op.pool == "amplitude_api" and appmetrica_raw_events.op.pool == "appmetrica_api"
-    assert amplitude_raw_events.backfill_policy == API_BACKFILL_POLICY == appmetrica_raw_events.backfill_policy
-    assert API_BACKFILL_POLICY.max_partitions_per_run == 7
 
 
 def test_without_credentials_both_assets_store_demo_data_and_say_so(monkeypatch, object_store_resource):

@@ -1,5 +1,6 @@
 """Late events: a day's metrics change as its late upload partitions land, up to LATE_DAYS days later and no
-further; the automation condition recomputes exactly those days when an upload partition lands."""
+further; a metric run for upload day U recomputes the days U-LATE_DAYS..U, and the automation sensor runs it when
+the upload partition lands."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import dagster as dg
 import pandas as pd
 
 from analytics_dagster.defs.metrics import assets as metric_assets
-from analytics_dagster.defs.metrics.automation import LATE_EVENTS_CONDITION, metrics_late_events_sensor
-from analytics_dagster.defs.partitions import daily_partitions
+from analytics_dagster.defs.automation import FOLLOWS_UPSTREAM, metrics_automation
+from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
 from analytics_dagster.defs.resources import WAREHOUSE_POOL
 from analytics_dagster.lib.metrics import queries
 from analytics_dagster.lib.metrics.rules import LATE_DAYS
@@ -76,83 +77,57 @@ def _definitions(assets, object_store_resource, duckdb_resource, **kwargs) -> dg
                           **kwargs)
 
 
-def test_metric_partition_depends_on_the_late_upload_partitions(object_store_resource, duckdb_resource):
+def test_metric_partition_follows_the_upload_partition_of_its_day(object_store_resource, duckdb_resource):
     asset_graph = _definitions(ALL_METRIC_ASSETS, object_store_resource, duckdb_resource).resolve_asset_graph()
-    dep = asset_graph.get(metric_assets.metrics_activity.key)
-    mapping = asset_graph.get_partition_mapping(metric_assets.metrics_activity.key, dg.AssetKey("events_part"))
-    assert dg.AssetKey("events_part") in dep.parent_keys
-    assert isinstance(mapping, dg.TimeWindowPartitionMapping)
-    assert (mapping.start_offset, mapping.end_offset) == (0, LATE_DAYS)
     for asset in ALL_METRIC_ASSETS:
         node = asset_graph.get(asset.key)
         assert node.group_name == "metrics" and node.partitions_def == daily_partitions
-        assert node.automation_condition == LATE_EVENTS_CONDITION
+        assert node.automation_condition == FOLLOWS_UPSTREAM
+        assert node.backfill_policy == RANGE_BACKFILL_POLICY
         assert asset.op.pool == WAREHOUSE_POOL
+    mapping = asset_graph.get_partition_mapping(metric_assets.metrics_activity.key, dg.AssetKey("events_part"))
+    assert isinstance(mapping, dg.TimeWindowPartitionMapping) and (mapping.start_offset, mapping.end_offset) == (0, 0)
 
 
 def _moscow(day: dt.date, hour: int) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), tzinfo=dt.timezone(dt.timedelta(hours=3)))
 
 
-def _stand_in(asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
-    """The same asset (key, deps, partitions, condition) with a body that does nothing, to run real runs fast."""
-
-    @dg.multi_asset(name=f"{asset.key.to_python_identifier()}_stand_in", specs=list(asset.specs),
-                    partitions_def=daily_partitions)
-    def stand_in():
-        yield dg.MaterializeResult(asset_key=asset.key)
-
-    return stand_in
-
-
-def test_upload_partition_landing_requests_the_days_it_may_change(object_store_resource, duckdb_resource):
+def test_an_upload_partition_landing_requests_its_metric_partition_once(object_store_resource, duckdb_resource):
     @dg.asset(key="events_part", partitions_def=daily_partitions, group_name="dwh")
     def events_part_stub() -> None:
         """Stands in for the DWH multi-asset."""
 
     defs = _definitions([events_part_stub, *ALL_METRIC_ASSETS], object_store_resource, duckdb_resource,
-                        sensors=[metrics_late_events_sensor])
-    stand_ins = [_stand_in(asset) for asset in ALL_METRIC_ASSETS]
-    runner = dg.define_asset_job("stand_in_job", partitions_def=daily_partitions)
-    job = dg.Definitions(assets=[events_part_stub, *stand_ins], jobs=[runner]).resolve_job_def("stand_in_job")
+                        sensors=[metrics_automation])
     instance = dg.DagsterInstance.ephemeral()
-
-    def run(days, with_upload: bool) -> None:
-        # The daily job computes a day's upload partition and its metrics in one run; the automation sensor's
-        # runs compute metrics (and the report) only. The run records its asset selection as launched runs do.
-        keys = [asset.key for asset in ALL_METRIC_ASSETS] + ([events_part_stub.key] if with_upload else [])
-        for day in days:
-            result = job.execute_in_process(partition_key=day.isoformat(), instance=instance, asset_selection=keys)
-            assert result.success
 
     def evaluate(now: dt.datetime, cursor):
         return dg.evaluate_automation_conditions(defs=defs, instance=instance, evaluation_time=now, cursor=cursor)
 
-    def days_before(day: dt.date, count: int) -> set[str]:
-        return {(day - dt.timedelta(days=k)).isoformat() for k in range(1, count + 1)}
-
-    run([dt.date(2026, 3, 1) + dt.timedelta(days=k) for k in range(14)], with_upload=True)  # .. 2026-03-14
-    morning = _moscow(dt.date(2026, 3, 16), 9)  # the latest partition is now 2026-03-15
-    tick = evaluate(morning, None)
-    assert tick.total_requested == 0, "2026-03-15 waits for its upload partition"
-
-    # 09:00: the daily job computes 2026-03-15; its upload may hold late events of the three days before.
-    run([dt.date(2026, 3, 15)], with_upload=True)
-    tick = evaluate(morning + dt.timedelta(minutes=30), tick.cursor)
+    tick = evaluate(_moscow(dt.date(2026, 3, 16), 9), None)
+    assert tick.total_requested == 0, "nothing is loaded yet"
+    # An old upload day re-loaded (a late re-export) as well as the newest: each requests its own metric
+    # partition, whose run recomputes the days its late events belong to.
+    for day in ("2026-03-02", "2026-03-15"):
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="events_part", partition=day))
+    tick = evaluate(_moscow(dt.date(2026, 3, 16), 10), tick.cursor)
     for asset in ALL_METRIC_ASSETS:
-        assert tick.get_requested_partitions(asset.key) == days_before(dt.date(2026, 3, 15), LATE_DAYS), asset.key
-    run(sorted(dt.date.fromisoformat(d) for d in days_before(dt.date(2026, 3, 15), LATE_DAYS)), with_upload=False)
-    tick = evaluate(morning + dt.timedelta(hours=1), tick.cursor)
-    assert tick.total_requested == 0, "each day is recomputed once per landed upload partition"
+        assert tick.get_requested_partitions(asset.key) == {"2026-03-02", "2026-03-15"}, asset.key
+    tick = evaluate(_moscow(dt.date(2026, 3, 16), 11), tick.cursor)
+    assert tick.total_requested == 0, "each landed upload partition is handled once"
 
-    # Next day the upload partition lands on its own (e.g. the DWH was run by hand): the day itself and the
-    # LATE_DAYS before it are requested; nothing older.
-    next_morning = morning + dt.timedelta(days=1)
-    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="events_part", partition="2026-03-16"))
-    tick = evaluate(next_morning, tick.cursor)
-    expected = days_before(dt.date(2026, 3, 17), LATE_DAYS + 1)
-    assert tick.get_requested_partitions(metric_assets.metrics_activity.key) == expected
-    assert tick.get_requested_partitions(metric_assets.metrics_report.key) == expected
+
+def test_a_run_over_upload_days_records_every_metric_day_it_recomputes(materialized):
+    # The fixture ran the metrics for partition 2026-03-15 alone: its upload day can hold events of the three days
+    # before, so those metric days were recomputed too and recorded as materializations of their partitions.
+    result = materialized.results[dt.date(2026, 3, 15)]
+    for asset in ("metrics_activity", "metrics_report"):
+        partitions = {m.partition for m in result.asset_materializations_for_node(asset)}
+        assert partitions == {f"2026-03-{d:02d}" for d in range(12, 16)}, asset
+    for day in (dt.date(2026, 3, d) for d in range(12, 16)):
+        stored = materialized.table("metrics_activity", day)
+        assert_same_rows(stored, materialized.reference.activity(day), keys=["dimension", "segment"])
 
 
 def test_forecast_history_starts_at_the_first_upload_partition(dataset, duckdb_resource):

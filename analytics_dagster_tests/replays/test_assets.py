@@ -306,7 +306,8 @@ def test_a_partition_range_runs_each_day_with_its_own_metadata(object_store_reso
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert set(checks) == {"replay_ids_name_their_sessions", "screenshot_failures_are_rare",
                            "every_cluster_has_a_summary"}
-    assert all(c.passed and c.metadata["days"].value == 2 for c in checks.values())
+    assert all(c.passed and c.metadata["days"].value == f"{first}..{PARTITION}" for c in checks.values())
+    assert all(c.metadata["failing_days"].value == "none" for c in checks.values())
 
 
 def test_a_failing_day_of_a_range_does_not_stop_the_others(object_store_resource, duckdb_resource):

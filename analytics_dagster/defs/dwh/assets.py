@@ -10,14 +10,19 @@ import os
 import dagster as dg
 from pydantic import Field
 
-from analytics_dagster.defs.partitions import daily_partitions
+from analytics_dagster.defs.automation import FOLLOWS_UPSTREAM
+from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
+from analytics_dagster.defs.reporting import combined_checks, record_days
 from analytics_dagster.defs.resources import WAREHOUSE_POOL, ObjectStoreResource, WarehouseResource
+from analytics_dagster.defs.scratch import run_scratch
 from analytics_dagster.lib.dwh.checks import COVERAGE_TABLE, MAPPING_COVERAGE, NON_EMPTY, UNIQUE_KEY, check_partition
-from analytics_dagster.lib.dwh.etl import DayLoadResult, LoadSettings, load_day
+from analytics_dagster.lib.dwh.etl import DayLoadResult, LoadSettings, MissingRawDay, load_day
 from analytics_dagster.lib.dwh.mappings import load_field_mappings
 from analytics_dagster.lib.dwh.quarantine import QuarantineLimitExceeded
+from analytics_dagster.lib.dwh.sources import RawFormatError
 from analytics_dagster.lib.dwh.tables import DWH_TABLES, TABLE_KEYS, table_columns
 from analytics_dagster.lib.dwh.targets import StageSettings
+from analytics_dagster.lib.settings import configured_sources
 
 FIELD_MAPPINGS = load_field_mappings()
 RAW_ASSETS = [dg.AssetKey("amplitude_raw_events"), dg.AssetKey("appmetrica_raw_events")]
@@ -67,6 +72,7 @@ def _table_spec(table: str) -> dg.AssetSpec:
         table,
         deps=RAW_ASSETS,
         group_name="dwh",
+        automation_condition=FOLLOWS_UPSTREAM,
         description=TABLE_DESCRIPTIONS[table],
         kinds={os.getenv("WAREHOUSE") or "duckdb"},
         metadata={
@@ -93,9 +99,11 @@ CHECK_SPECS = [
     specs=[_table_spec(table) for table in DWH_TABLES],
     check_specs=CHECK_SPECS,
     partitions_def=daily_partitions,
+    backfill_policy=RANGE_BACKFILL_POLICY,
     pool=WAREHOUSE_POOL,
     can_subset=False,
-    description="One pass over the day's raw events of both sources into the eight DWH tables, in one transaction.",
+    description="One pass over the day's raw events of both sources into the eight DWH tables, in one transaction "
+    "per day. A day whose raw data of a configured source (ANALYTICS_SOURCES) is missing fails, naming it.",
 )
 def dwh_tables(
     context: dg.AssetExecutionContext,
@@ -103,37 +111,53 @@ def dwh_tables(
     object_store: ObjectStoreResource,
     warehouse: WarehouseResource,
 ):
-    day = context.partition_key
-    target = warehouse.get()
-    settings = LoadSettings(
-        max_quarantine_share=config.max_quarantine_share,
-        stage=StageSettings(memory_limit=config.duckdb_memory_limit),
-    )
-    try:
-        result = load_day(object_store.store(), target, day, FIELD_MAPPINGS, settings, log=context.log.info)
-    except QuarantineLimitExceeded as error:
-        raise dg.Failure(
-            description=str(error),
-            metadata={
+    target, store = warehouse.get(), object_store.store()
+    failures: dict[str, Exception] = {}
+    metadata: dict[str, dict[str, dict]] = {table: {} for table in DWH_TABLES}
+    outcomes: dict[str, dict] = {}
+    with run_scratch(context) as scratch:
+        settings = LoadSettings(
+            max_quarantine_share=config.max_quarantine_share,
+            stage=StageSettings(memory_limit=config.duckdb_memory_limit),
+            workdir=str(scratch),
+            required_sources=configured_sources(),
+        )
+        # Days load one after another (DuckDB has one writer); a failed day does not stop the others.
+        for day in context.partition_keys:
+            try:
+                result = load_day(store, target, day, FIELD_MAPPINGS, settings, log=context.log.info)
+            except (MissingRawDay, QuarantineLimitExceeded, RawFormatError) as error:
+                context.log.error(str(error))
+                failures[day] = error
+                continue
+            if result.is_demo:
+                context.log.warning(f"Partition {day} holds DEMO data (see the ingest assets)")
+            for table in DWH_TABLES:
+                metadata[table][day] = _table_metadata(result, table)
+            outcomes[day] = {(o.table, o.name): o
+                             for o in check_partition(target, day, result.events, config.min_mapping_coverage)}
+    for table in DWH_TABLES:
+        record_days(context, metadata[table], asset_key=dg.AssetKey(table), run_fails=bool(failures))
+    if failures:
+        raise _failure(failures, loaded=sorted(outcomes))
+    for table in DWH_TABLES:
+        yield dg.MaterializeResult(asset_key=table)
+    yield from combined_checks(outcomes)
+
+
+def _failure(failures: dict[str, Exception], loaded: list[str]) -> dg.Failure:
+    metadata: dict[str, object] = {"failed_days": ", ".join(sorted(failures)), "loaded_days": ", ".join(loaded) or "none"}
+    for error in failures.values():
+        if isinstance(error, QuarantineLimitExceeded):
+            metadata.update({
                 "quarantined": error.report.total,
                 "quarantine_by_file": error.report.files,
                 "quarantine_by_reason": error.report.reasons,
                 "quarantine": dg.MetadataValue.url(error.report.uri) if error.report.uri else None,
-            },
-        ) from error
-    if result.is_demo:
-        context.log.warning(f"Partition {day} holds DEMO data (see the ingest assets)")
-    for table in DWH_TABLES:
-        yield dg.MaterializeResult(asset_key=table, metadata=_table_metadata(result, table))
-    for outcome in check_partition(target, day, result.events, config.min_mapping_coverage):
-        yield dg.AssetCheckResult(
-            asset_key=outcome.table,
-            check_name=outcome.name,
-            passed=outcome.passed,
-            description=outcome.description,
-            metadata=outcome.metadata,
-            severity=dg.AssetCheckSeverity.WARN if outcome.warn_only else dg.AssetCheckSeverity.ERROR,
-        )
+            })
+    summary = "; ".join(str(failures[day]) for day in sorted(failures))
+    return dg.Failure(description=f"{len(failures)} of {len(failures) + len(loaded)} days failed: {summary}",
+                      metadata=metadata)
 
 
 def _table_metadata(result: DayLoadResult, table: str) -> dict[str, object]:

@@ -1,13 +1,12 @@
 """Raw ingest: one partition per Moscow day, stored in the object store with a manifest.
 
 Each asset uses the real API when its credentials are set and the built-in demo source otherwise — never silently:
-the run log and the asset metadata say which. A backfill runs up to 7 days per run (the API assets' backfill
+the run log and the asset metadata say which. A backfill runs one run per range of days (the partitions' backfill
 policy); the days of a run are fetched in parallel within the API's limit, each reported as its own partition.
 """
 
 import gzip
 import itertools
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -24,8 +23,9 @@ from analytics_dagster.defs.ingest.resources import (
     AppMetricaResource,
     IngestConfigurationError,
 )
-from analytics_dagster.defs.partitions import daily_partitions
+from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
 from analytics_dagster.defs.resources import ObjectStoreResource
+from analytics_dagster.defs.scratch import run_scratch
 from analytics_dagster.lib import demo
 from analytics_dagster.lib.appmetrica import iter_records, raw_file_name
 from analytics_dagster.lib.moscow_time import parse_day
@@ -34,9 +34,6 @@ from analytics_dagster.lib.raw_store import Manifest, extract_export_zip, manife
 from analytics_dagster.lib.s3_export import copy_day_from_s3_export, parse_export_name
 from analytics_dagster.lib.settings import demo_events_per_day
 
-# Several days per run: one run per day would pay Dagster's run overhead (and a queue slot of the API's pool)
-# 30 times for a month's backfill; more than a week per run would make one failed day retry too much work.
-API_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=7)
 PREVIEW_ROWS = 5
 
 
@@ -83,8 +80,8 @@ def materialize_days(
     results: dict[str, DayResult] = {}
     failures: dict[str, Exception] = {}
     workers = max(1, min(parallel, len(days)))
-    with tempfile.TemporaryDirectory(prefix="ingest-") as tmp, ThreadPoolExecutor(workers) as pool:
-        futures = {pool.submit(fetch_day, day, Path(tmp) / day): day for day in days}
+    with run_scratch(context) as scratch, ThreadPoolExecutor(workers) as pool:
+        futures = {pool.submit(fetch_day, day, scratch / day): day for day in days}
         for future in as_completed(futures):
             day = futures[future]
             try:
@@ -122,7 +119,7 @@ class AmplitudeIngestConfig(dg.Config):
     group_name="ingest",
     kinds={"python", "s3"},
     pool=AMPLITUDE_POOL,
-    backfill_policy=API_BACKFILL_POLICY,
+    backfill_policy=RANGE_BACKFILL_POLICY,
     description="Amplitude Export API archive of the Moscow day (UTC hours (D-1)T21..DT20 of server_upload_time), "
     "as hourly json.gz files plus a manifest. Filled by the Export API, the S3 export sensor, or the demo source.",
 )
@@ -213,7 +210,7 @@ def _amplitude_from_s3_export(
     group_name="ingest",
     kinds={"python", "s3"},
     pool=APPMETRICA_POOL,
-    backfill_policy=API_BACKFILL_POLICY,
+    backfill_policy=RANGE_BACKFILL_POLICY,
     description="AppMetrica Logs API events of the Moscow day (date_dimension=receive by default) as the gzip of "
     "the exact API body, plus installations / sessions_starts when configured, and a manifest.",
 )

@@ -1,423 +1,214 @@
-"""Product metrics: one daily-partitioned asset per metric table (group ``metrics``), plus the report with the
-exports and the HTML dashboard. Every metric counts events by the Moscow day they happened; partition D reads the
-upload partitions D..D+LATE_DAYS of ``events_part`` and is recomputed when they land (see ``automation.py`` and
-docs/metrics.md)."""
+"""Product metrics: one daily-partitioned asset per metric table (group ``metrics``), built from ``METRIC_SPECS``,
+plus the report with the exports and the HTML dashboard.
+
+Every metric counts events by the Moscow day they happened, and an event uploaded up to LATE_DAYS days late still
+counts, so upload day U changes the metric days U-LATE_DAYS..U. A metric partition therefore follows the
+``events_part`` partition of the same day, and a run over the partitions D1..D2 (one day, a backfill or
+``--partition-range``) recomputes the metric days D1-LATE_DAYS..D2, recording a materialization for each: whatever
+order days are loaded in, every metric day ends up equal to a from-scratch recompute. Each day's state (final /
+preliminary / incomplete / no data, lib/day_state.py) is in its metadata and in the ``day_state`` check.
+"""
 
 
 import datetime as dt
-import json
 import os
-import tempfile
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import dagster as dg
-import numpy as np
-import pandas as pd
 
-from analytics_dagster.defs.metrics.automation import LATE_EVENTS_CONDITION
-from analytics_dagster.defs.partitions import daily_partitions
+from analytics_dagster.defs.automation import FOLLOWS_UPSTREAM
+from analytics_dagster.defs.day_state import states_of_days
+from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
+from analytics_dagster.defs.reporting import combined_checks, record_days
 from analytics_dagster.defs.resources import WAREHOUSE_POOL, ObjectStoreResource, WarehouseResource
-from analytics_dagster.lib.day_state import DayState, day_state
+from analytics_dagster.lib.day_state import DayState, DayStatus, metric_days_touched, upload_window
 from analytics_dagster.lib.metrics import queries
-from analytics_dagster.lib.metrics.ab_results import analyse_experiment
-from analytics_dagster.lib.metrics.churn_model import fit_churn_model
-from analytics_dagster.lib.metrics.dashboard import DashboardData, render_dashboard
-from analytics_dagster.lib.metrics.experiments import load_experiments
-from analytics_dagster.lib.metrics.exports import write_exports
-from analytics_dagster.lib.metrics.forecasting import complete_daily, forecast_series
+from analytics_dagster.lib.metrics.daily import METRIC_DAYS, CheckOutcome, MetricDay
 from analytics_dagster.lib.metrics.preview import markdown_table
-from analytics_dagster.lib.metrics.rules import FORECAST_HORIZON_DAYS, LATE_DAYS
+from analytics_dagster.lib.metrics.report import publish_report
+from analytics_dagster.lib.metrics.rules import LATE_DAYS
 from analytics_dagster.lib.moscow_time import parse_day
-from analytics_dagster.lib.settings import PROJECT_ROOT, configured_sources
+from analytics_dagster.lib.settings import PROJECT_ROOT
 from analytics_dagster.lib.warehouse import Warehouse
 
 GROUP = "metrics"
-# Day D's metrics read the upload partitions D..D+LATE_DAYS (an event uploaded up to LATE_DAYS days late still
-# counts for the day it happened); future partitions simply do not exist yet.
-EVENTS_DEP = dg.AssetDep(
-    "events_part",
-    partition_mapping=dg.TimeWindowPartitionMapping(
-        start_offset=0, end_offset=LATE_DAYS, allow_nonexistent_upstream_partitions=True
-    ),
-)
 DEFAULT_EXPERIMENTS_FILE = os.getenv("METRICS_EXPERIMENTS_FILE") or str(PROJECT_ROOT / "config" / "experiments.yaml")
-REPORT_PREFIX = "reports/metrics"
+DAY_STATE_CHECK = "day_state"
 
 
-def _metric_asset(name: str, description: str, *, kinds: set[str], check_specs=(), deps=(EVENTS_DEP,)):
-    return dg.asset(
-        name=name,
-        group_name=GROUP,
-        partitions_def=daily_partitions,
-        deps=list(deps),
-        pool=WAREHOUSE_POOL,
-        automation_condition=LATE_EVENTS_CONDITION,
-        kinds=kinds,
-        check_specs=list(check_specs),
-        description=description,
-    )
+@dataclass(frozen=True)
+class MetricSpec:
+    table: str
+    description: str
+    kinds: frozenset[str] = frozenset({"sql"})
+    checks: dict[str, str] = field(default_factory=dict)  # check name -> description
 
 
-def _day(context: dg.AssetExecutionContext) -> dt.date:
-    return parse_day(context.partition_key)
-
-
-def _day_state(warehouse: Warehouse, day: dt.date) -> DayState:
-    loaded = queries.loaded_uploads(warehouse, day, configured_sources())
-    return day_state(day, loaded, queries.day_events(warehouse, day), late_days=LATE_DAYS)
-
-
-def _store_partition(context: dg.AssetExecutionContext, warehouse: Warehouse, table: str, frame: pd.DataFrame,
-                     day: dt.date, metadata: dict | None = None, preview_columns: list[str] | None = None) -> dict:
-    # Integer columns with NULLs come back from some drivers as floats ("4.0"), which PostgreSQL's COPY rejects
-    # for BIGINT columns; nullable dtypes write them as integers again.
-    rows = warehouse.replace_partition(table, frame.convert_dtypes(), partition_column="metric_date",
-                                       partition_value=day)
-    state = _day_state(warehouse, day)
-    context.log.info(f"{table}: {rows} rows for {day} ({state.label()})")
-    return {
-        "dagster/row_count": rows,
-        "table": table,
-        **state.as_metadata(),
-        "preview": dg.MetadataValue.md(markdown_table(frame, columns=preview_columns)),
-        **(metadata or {}),
-    }
-
-
-def _prepare(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> tuple[Warehouse, dt.date]:
-    wh = warehouse.get()
-    queries.ensure_schema(wh)
-    return wh, _day(context)
-
-
-@_metric_asset(
-    "metrics_activity",
-    "DAU, WAU (7 days), MAU (30 days), new users, events and stickiness (DAU/MAU) of the Moscow day; overall, by "
-    "source (web/mobile) and by platform.",
-    kinds={"sql"},
-    check_specs=[dg.AssetCheckSpec("activity_counts_consistent", asset="metrics_activity",
-                                   description="new users <= DAU <= WAU <= MAU in every segment; no segment above "
-                                               "the overall figure")],
+METRIC_SPECS = (
+    MetricSpec("metrics_activity",
+               "DAU, WAU (7 days), MAU (30 days), new users, events and stickiness (DAU/MAU) of the Moscow day; "
+               "overall, by source and by platform.",
+               checks={"activity_counts_consistent": "new users <= DAU <= WAU <= MAU in every segment; no segment "
+                                                     "above the overall figure",
+                       DAY_STATE_CHECK: "Passes when every recomputed day is final; fails (ERROR) when one is "
+                                        "incomplete, (WARN) when one is preliminary or has no data"}),
+    MetricSpec("metrics_top_events",
+               "The most frequent active event types of the Moscow day with their unique users; overall, by source "
+               "and by platform."),
+    MetricSpec("metrics_lifecycle",
+               "Lifecycle of the Moscow day: new, returning, resurrecting and dormant users (and the quick ratio)."),
+    MetricSpec("metrics_retention_daily",
+               "N-day retention D0..D30 of the first-time and recurring daily cohorts of the last 30 days, 'on day "
+               "N' and 'on or after day N', as of the Moscow day; days not complete yet are NULL.",
+               checks={"retention_curves_consistent": "D0 = cohort size; 'on day N' <= 'on or after day N', which "
+                                                      "never grows with N"}),
+    MetricSpec("metrics_retention_weekly",
+               "Weekly retention of the first-time and recurring cohorts of the last 8 Moscow weeks: weeks 0..4 and "
+               "5+, cohort size and overall retention; weeks not ended yet are NULL."),
+    MetricSpec("metrics_user_engagement",
+               "Per-user analytics over the last 30 days: activity by Moscow hour (normalised), active days, "
+               "sessions, engagement score, days since last activity, rule-based churn risk and, with enough "
+               "history, a scikit-learn churn probability (backtest ROC AUC in the metadata).",
+               frozenset({"sql", "scikitlearn"}),
+               {"engagement_values_in_range": "hour shares sum to 1, scores and probabilities within 0..1"}),
+    MetricSpec("metrics_ab_tests",
+               "A/B test results as of the Moscow day for the experiments in config/experiments.yaml: per variant "
+               "exposures, conversions, lift with 95% CI, p-values (z-test / Welch), Holm correction, sample-ratio "
+               "check, minimum-data rule and a recommendation.",
+               frozenset({"sql", "scipy"}),
+               {"ab_sample_ratio": "exposures match every experiment's planned split (chi-square p >= 0.001)"}),
+    MetricSpec("metrics_forecasts",
+               "DAU and the top event types forecast 30 days ahead with 95% prediction intervals (Holt-Winters with "
+               "weekly seasonality or seasonal naive, chosen by a backtest; MASE in the metadata).",
+               frozenset({"sql", "statsmodels"}),
+               {"forecast_inside_interval": "every forecast lies within its prediction interval"}),
 )
-def metrics_activity(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    wh, day = _prepare(context, warehouse)
-    frame = queries.activity(wh, day)
-    overall = frame[frame["dimension"] == "all"]
-    problems = [
-        f"{r.dimension}/{r.segment}" for r in frame.itertuples()
-        if not (r.new_users <= r.dau <= r.wau <= r.mau)
-        or (len(overall) and (r.dau > overall["dau"].iloc[0] or r.mau > overall["mau"].iloc[0]))
-    ]
-    metadata = {}
-    if len(overall):
-        row = overall.iloc[0]
-        metadata = {"dau": int(row["dau"]), "wau": int(row["wau"]), "mau": int(row["mau"]),
-                    "new_users": int(row["new_users"]),
-                    "stickiness": float(row["stickiness"]) if pd.notna(row["stickiness"]) else 0.0}
-    return dg.MaterializeResult(
-        metadata=_store_partition(context, wh, "metrics_activity", frame, day, metadata),
-        check_results=[dg.AssetCheckResult(check_name="activity_counts_consistent", passed=not problems,
-                                           metadata={"inconsistent_segments": ", ".join(problems) or "none"})],
-    )
-
-
-@_metric_asset(
-    "metrics_top_events",
-    "The most frequent active event types of the Moscow day with their unique users; overall, by source and by "
-    "platform.",
-    kinds={"sql"},
-)
-def metrics_top_events(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    wh, day = _prepare(context, warehouse)
-    frame = queries.top_events(wh, day)
-    overall = frame[frame["dimension"] == "all"]
-    return dg.MaterializeResult(metadata=_store_partition(
-        context, wh, "metrics_top_events", frame, day,
-        metadata={"top_events": dg.MetadataValue.md(markdown_table(
-            overall, columns=["event_rank", "event_type", "event_count", "unique_users"]))},
-    ))
-
-
-@_metric_asset(
-    "metrics_lifecycle",
-    "Lifecycle of the Moscow day: new, returning, resurrecting and dormant users (and the quick ratio).",
-    kinds={"sql"},
-)
-def metrics_lifecycle(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    wh, day = _prepare(context, warehouse)
-    frame = queries.lifecycle(wh, day)
-    row = frame.iloc[0]
-    return dg.MaterializeResult(metadata=_store_partition(
-        context, wh, "metrics_lifecycle", frame, day,
-        {state: int(row[f"{state}_users"]) for state in ("new", "returning", "resurrecting", "dormant")},
-    ))
-
-
-@_metric_asset(
-    "metrics_retention_daily",
-    "N-day retention D0..D30 of the first-time and recurring daily cohorts of the last 30 days, 'on day N' and "
-    "'on or after day N', as of the Moscow day; days not complete yet are NULL.",
-    kinds={"sql"},
-    check_specs=[dg.AssetCheckSpec("retention_curves_consistent", asset="metrics_retention_daily",
-                                   description="D0 = cohort size; 'on day N' <= 'on or after day N', which never "
-                                               "grows with N")],
-)
-def metrics_retention_daily(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    wh, day = _prepare(context, warehouse)
-    frame = queries.retention_daily(wh, day)
-    complete = frame[frame["is_complete"].astype(bool)].sort_values(["cohort_type", "cohort_date", "day_number"])
-    after = complete["returned_on_or_after_day"].astype(int)
-    growing = (complete.assign(after=after).groupby(["cohort_type", "cohort_date"])["after"].diff() > 0).sum()
-    day0 = complete[complete["day_number"] == 0]
-    problems = {
-        "day0_not_cohort_size": int((day0["returned_on_day"].astype(int) != day0["cohort_size"].astype(int)).sum()),
-        "on_day_above_on_or_after": int((complete["returned_on_day"].astype(int) > after).sum()),
-        "on_or_after_growing": int(growing),
-    }
-    first_time = complete[(complete["cohort_type"] == "first_time") & complete["day_number"].isin([1, 7, 30])]
-    sums = first_time.astype({"returned_on_day": float, "cohort_size": float}).groupby("day_number")[
-        ["returned_on_day", "cohort_size"]].sum()
-    metadata = {f"first_time_d{int(n)}_retention": float(row["returned_on_day"] / row["cohort_size"])
-                for n, row in sums.iterrows()}
-    return dg.MaterializeResult(
-        metadata=_store_partition(context, wh, "metrics_retention_daily", frame, day, metadata),
-        check_results=[dg.AssetCheckResult(check_name="retention_curves_consistent",
-                                           passed=not any(problems.values()), metadata=problems)],
-    )
-
-
-@_metric_asset(
-    "metrics_retention_weekly",
-    "Weekly retention of the first-time and recurring cohorts of the last 8 Moscow weeks: weeks 0..4 and 5+, "
-    "cohort size and overall retention; weeks not ended yet are NULL.",
-    kinds={"sql"},
-)
-def metrics_retention_weekly(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    wh, day = _prepare(context, warehouse)
-    frame = queries.retention_weekly(wh, day)
-    first_time = frame[frame["cohort_type"] == "first_time"]
-    return dg.MaterializeResult(metadata=_store_partition(
-        context, wh, "metrics_retention_weekly", frame, day,
-        preview_columns=["cohort_type", "cohort_start", "cohort_size", "week_label", "is_complete", "retention_rate"],
-        metadata={"cohorts": int(first_time["cohort_start"].nunique())},
-    ))
-
-
-@_metric_asset(
-    "metrics_user_engagement",
-    "Per-user analytics over the last 30 days: activity by Moscow hour (normalised), active days, sessions, "
-    "engagement score, days since last activity, rule-based churn risk and, with enough history, a scikit-learn "
-    "churn probability (backtest ROC AUC in the metadata).",
-    kinds={"sql", "scikitlearn"},
-    check_specs=[dg.AssetCheckSpec("engagement_values_in_range", asset="metrics_user_engagement",
-                                   description="hour shares sum to 1, scores and probabilities within 0..1")],
-)
-def metrics_user_engagement(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    wh, day = _prepare(context, warehouse)
-    frame = queries.user_engagement(wh, day)
-    model = fit_churn_model(
-        day,
-        queries.history_start(wh, day),
-        frame,
-        features_as_of=lambda snapshot: queries.user_engagement(wh, snapshot),
-        active_between=lambda first, last: queries.active_users(wh, first, last),
-    )
-    context.log.info(f"churn model: {model.status}")
-    if model.probabilities is not None:
-        frame["churn_probability"] = model.probabilities.reindex(frame["user_key"]).to_numpy()
-    else:
-        frame["churn_probability"] = pd.array([None] * len(frame), dtype="Float64")
-    hours = frame[[f"h{h:02d}" for h in range(24)]].astype(float)
-    probabilities = frame["churn_probability"].dropna().astype(float)
-    problems = {
-        "hour_shares_not_summing_to_1": int((~np.isclose(hours.sum(axis=1), 1.0)).sum()),
-        "scores_out_of_range": int((~frame["engagement_score"].astype(float).between(0, 1)).sum()),
-        "probabilities_out_of_range": int((~probabilities.between(0, 1)).sum()),
-    }
-    risk = frame["churn_risk"].value_counts()
-    metadata = {
-        "users": len(frame),
-        **{f"churn_risk_{level}": int(risk.get(level, 0)) for level in ("low", "medium", "high")},
-        "mean_engagement_score": float(frame["engagement_score"].mean()) if len(frame) else 0.0,
-        "churn_model_status": model.status,
-        **model.metadata,
-    }
-    if "churn_model_coefficients" in metadata:
-        metadata["churn_model_coefficients"] = dg.MetadataValue.json(metadata["churn_model_coefficients"])
-    return dg.MaterializeResult(
-        metadata=_store_partition(
-            context, wh, "metrics_user_engagement", frame, day, metadata,
-            preview_columns=["user_key", "active_days", "sessions", "days_since_last_activity", "engagement_score",
-                             "churn_risk", "churn_probability"],
-        ),
-        check_results=[dg.AssetCheckResult(check_name="engagement_values_in_range",
-                                           passed=not any(problems.values()), metadata=problems)],
-    )
 
 
 class ExperimentsConfig(dg.Config):
     experiments_file: str = DEFAULT_EXPERIMENTS_FILE
 
 
-@_metric_asset(
-    "metrics_ab_tests",
-    "A/B test results as of the Moscow day for the experiments in config/experiments.yaml: per variant "
-    "exposures, conversions, lift with 95% CI, p-values (z-test / Welch), Holm correction, sample-ratio check, "
-    "minimum-data rule and a recommendation.",
-    kinds={"sql", "scipy"},
-    check_specs=[dg.AssetCheckSpec("ab_sample_ratio", asset="metrics_ab_tests",
-                                   description="exposures match every experiment's planned split (chi-square "
-                                               "p >= 0.001)")],
-)
-def metrics_ab_tests(context: dg.AssetExecutionContext, config: ExperimentsConfig,
+def recomputed_days(context: dg.AssetExecutionContext) -> list[dt.date]:
+    """The metric days a run over its partitions recomputes (see the module docstring)."""
+    keys = context.partition_keys
+    first_day = parse_day(daily_partitions.get_first_partition_key())
+    return metric_days_touched(parse_day(keys[0]), parse_day(keys[-1]), LATE_DAYS, first_day)
+
+
+def day_state_outcome(state: DayState) -> CheckOutcome:
+    return CheckOutcome(state.is_final, state.as_metadata(), warn_only=state.status is not DayStatus.INCOMPLETE)
+
+
+def day_metadata(table: str, rows: int, result: MetricDay, state: DayState, is_demo: bool) -> dict:
+    return {
+        "dagster/row_count": rows,
+        "table": table,
+        "demo_data": is_demo,
+        **state.as_metadata(),
+        "preview": dg.MetadataValue.md(markdown_table(result.frame, columns=result.preview_columns)),
+        **result.figures,
+        **{name: dg.MetadataValue.md(markdown_table(frame)) for name, frame in result.tables.items()},
+        **{name: dg.MetadataValue.json(value) for name, value in result.documents.items()},
+    }
+
+
+def prepared_days(context: dg.AssetExecutionContext, warehouse: WarehouseResource
+                  ) -> tuple[Warehouse, dict[dt.date, DayState], dict[dt.date, bool]]:
+    """The warehouse with the metric schema, and the state and demo flag of every day the run recomputes."""
+    wh = warehouse.get()
+    queries.ensure_schema(wh)
+    days = recomputed_days(context)
+    states = states_of_days(context.instance, wh, days)
+    demo = {day: "demo" in queries.upload_origins(wh, *upload_window(day, LATE_DAYS)) for day in days}
+    if len(days) > len(context.partition_keys):
+        context.log.info(f"Recomputing metric days {days[0]}..{days[-1]}: uploads of {context.partition_keys[0]}.."
+                         f"{context.partition_keys[-1]} may hold events of the {LATE_DAYS} days before")
+    return wh, states, demo
+
+
+def build_metric_asset(spec: MetricSpec) -> dg.AssetsDefinition:
+    compute: Callable[..., MetricDay] = METRIC_DAYS[spec.table]
+
+    def body(context: dg.AssetExecutionContext, warehouse: WarehouseResource, **options) -> dg.MaterializeResult:
+        wh, states, demo = prepared_days(context, warehouse)
+        metadata, outcomes = {}, {}
+        for day, state in states.items():
+            result = compute(wh, day, **options)
+            # Nullable dtypes: integer columns with NULLs must not reach PostgreSQL's COPY as floats ("4.0").
+            rows = wh.replace_partition(spec.table, result.frame.convert_dtypes(), partition_column="metric_date",
+                                        partition_value=day)
+            for line in result.log:
+                context.log.info(f"{day}: {line}")
+            context.log.info(f"{spec.table}: {rows} rows for {day} ({state.label()})")
+            metadata[day.isoformat()] = day_metadata(spec.table, rows, result, state, demo[day])
+            outcomes[day.isoformat()] = {(spec.table, name): outcome for name, outcome in result.checks.items()}
+            if DAY_STATE_CHECK in spec.checks:
+                outcomes[day.isoformat()][(spec.table, DAY_STATE_CHECK)] = day_state_outcome(state)
+        record_days(context, metadata)
+        return dg.MaterializeResult(check_results=combined_checks(outcomes))
+
+    decorator = dg.asset(
+        name=spec.table,
+        group_name=GROUP,
+        partitions_def=daily_partitions,
+        backfill_policy=RANGE_BACKFILL_POLICY,
+        automation_condition=FOLLOWS_UPSTREAM,
+        deps=["events_part"],
+        pool=WAREHOUSE_POOL,
+        kinds=set(spec.kinds),
+        check_specs=[dg.AssetCheckSpec(name, asset=spec.table, description=description)
+                     for name, description in spec.checks.items()],
+        description=spec.description,
+    )
+    if spec.table == "metrics_ab_tests":
+        def ab_tests(context: dg.AssetExecutionContext, config: ExperimentsConfig,
                      warehouse: WarehouseResource) -> dg.MaterializeResult:
-    wh, day = _prepare(context, warehouse)
-    experiments = [e for e in load_experiments(config.experiments_file) if e.start_date <= day]
-    rows, summaries, mismatched = [], {}, []
-    for experiment in experiments:
-        stats = {metric.name: queries.ab_variant_stats(wh, day, experiment, metric) for metric in experiment.metrics}
-        analysis = analyse_experiment(experiment, day, stats)
-        rows.extend(analysis.rows)
-        summaries[experiment.flag_key] = {
-            "recommendation": analysis.summary,
-            "exposures": analysis.exposures,
-            "days_running": analysis.days_running,
-            "srm_p_value": analysis.srm.p_value,
-            "users_in_several_variants": analysis.conflicting_users,
-            "users_in_unplanned_variants": analysis.unplanned_variant_users,
-        }
-        if analysis.srm.mismatch:
-            mismatched.append(experiment.flag_key)
-        context.log.info(f"{experiment.flag_key}: {analysis.summary}")
-    columns = ["metric_date", "experiment", "metric", "metric_kind", "variant", "is_control", "exposures",
-               "conversions", "metric_value", "metric_variance", "absolute_lift", "absolute_lift_ci_low",
-               "absolute_lift_ci_high", "relative_lift", "relative_lift_ci_low", "relative_lift_ci_high", "p_value",
-               "p_value_holm", "significant", "srm_p_value", "srm_detected", "enough_data", "recommendation",
-               "experiment_recommendation"]
-    frame = pd.DataFrame([{"metric_date": day, **row} for row in rows], columns=columns)
-    for column in columns[8:20]:
-        if column != "significant":
-            frame[column] = frame[column].astype("Float64")
-    frame["significant"] = frame["significant"].astype("boolean")
-    return dg.MaterializeResult(
-        metadata=_store_partition(
-            context, wh, "metrics_ab_tests", frame, day,
-            {"experiments": dg.MetadataValue.json(summaries), "experiments_file": config.experiments_file},
-            preview_columns=["experiment", "metric", "variant", "exposures", "conversions", "metric_value",
-                             "relative_lift", "p_value_holm", "recommendation"],
-        ),
-        check_results=[dg.AssetCheckResult(
-            check_name="ab_sample_ratio", passed=not mismatched, severity=dg.AssetCheckSeverity.WARN,
-            metadata={"experiments_with_srm": ", ".join(mismatched) or "none"},
-        )],
-    )
+            return body(context, warehouse, experiments_file=config.experiments_file)
+        return decorator(ab_tests)
+
+    def metric(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        return body(context, warehouse)
+    return decorator(metric)
 
 
-@_metric_asset(
-    "metrics_forecasts",
-    "DAU and the top event types forecast 30 days ahead with 95% prediction intervals (Holt-Winters with weekly "
-    "seasonality or seasonal naive, chosen by a backtest; MASE in the metadata).",
-    kinds={"sql", "statsmodels"},
-    check_specs=[dg.AssetCheckSpec("forecast_inside_interval", asset="metrics_forecasts",
-                                   description="every forecast lies within its prediction interval")],
-)
-def metrics_forecasts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    wh, day = _prepare(context, warehouse)
-    history = queries.daily_series(wh, day)
-    dau_history = history[history["series"] == "dau"]
-    frames, metadata = [], {}
-    if len(dau_history):
-        first_day = dau_history["event_date"].min()
-        for series in dict.fromkeys(history["series"]):
-            values = complete_daily(history[history["series"] == series], first_day, day)
-            forecast = forecast_series(values, FORECAST_HORIZON_DAYS)
-            if forecast is None:
-                continue
-            frames.append(forecast.frame().assign(metric_date=day, series=series))
-            metadata[f"{series} method"] = forecast.method
-            for name in ("mase_holt_winters", "mase_seasonal_naive"):
-                value = getattr(forecast, name)
-                if value is not None:
-                    metadata[f"{series} {name}"] = value
-    columns = ["metric_date", "series", "forecast_date", "horizon_days", "forecast", "lower_95", "upper_95", "method",
-               "history_days", "mase_holt_winters", "mase_seasonal_naive"]
-    frame = pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
-    frame["mase_holt_winters"] = frame["mase_holt_winters"].astype("Float64")
-    frame["mase_seasonal_naive"] = frame["mase_seasonal_naive"].astype("Float64")
-    outside = int(((frame["forecast"] < frame["lower_95"] - 1e-9) | (frame["forecast"] > frame["upper_95"] + 1e-9)).sum())
-    return dg.MaterializeResult(
-        metadata=_store_partition(
-            context, wh, "metrics_forecasts", frame, day, metadata,
-            preview_columns=["series", "forecast_date", "forecast", "lower_95", "upper_95", "method"],
-        ),
-        check_results=[dg.AssetCheckResult(check_name="forecast_inside_interval", passed=outside == 0,
-                                           metadata={"rows_outside": outside})],
-    )
+(metrics_activity, metrics_top_events, metrics_lifecycle, metrics_retention_daily, metrics_retention_weekly,
+ metrics_user_engagement, metrics_ab_tests, metrics_forecasts) = (build_metric_asset(spec) for spec in METRIC_SPECS)
 
 
-@_metric_asset(
-    "metrics_report",
-    "The day's metric tables exported as CSV, XLSX and Parquet and a self-contained HTML dashboard, in the object "
-    "store under reports/metrics/<day>/.",
+@dg.asset(
+    group_name=GROUP,
+    partitions_def=daily_partitions,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
+    deps=[spec.table for spec in METRIC_SPECS],
+    pool=WAREHOUSE_POOL,
     kinds={"plotly", "parquet", "html"},
-    deps=[asset.key for asset in (metrics_activity, metrics_top_events, metrics_lifecycle, metrics_retention_daily,
-                                  metrics_retention_weekly, metrics_user_engagement, metrics_ab_tests,
-                                  metrics_forecasts)],
+    description="The day's metric tables exported as CSV, XLSX and Parquet and a self-contained HTML dashboard, in "
+    "the object store under `reports/metrics/<day>/`; recomputed with the metric days.",
 )
 def metrics_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                    object_store: ObjectStoreResource) -> dg.MaterializeResult:
-    wh, day = _prepare(context, warehouse)
-    tables = {table.removeprefix("metrics_"): queries.metric_rows(wh, table, day) for table in queries.METRIC_TABLES}
-    risk_order = tables["user_engagement"]["churn_risk"].map({"high": 0, "medium": 1, "low": 2})
-    tables["user_engagement"] = (
-        tables["user_engagement"].assign(_risk=risk_order)
-        .sort_values(["_risk", "churn_probability", "engagement_score"], ascending=[True, False, True],
-                     na_position="last", kind="stable")
-        .drop(columns="_risk").reset_index(drop=True)
-    )
-    ab = tables["ab_tests"]
-    data = DashboardData(
-        day=day,
-        state=_day_state(wh, day),
-        activity=tables["activity"],
-        activity_history=queries.activity_history(wh, day - dt.timedelta(days=89), day),
-        top_events=tables["top_events"],
-        lifecycle_history=queries.lifecycle_history(wh, day - dt.timedelta(days=29), day),
-        retention_weekly=tables["retention_weekly"],
-        retention_daily=tables["retention_daily"],
-        ab_tests=ab,
-        ab_summaries=dict(zip(ab["experiment"], ab["experiment_recommendation"])),
-        forecasts=tables["forecasts"],
-        forecast_history=queries.daily_series(wh, day),
-        user_engagement=tables["user_engagement"],
-        is_demo=queries.is_demo(wh, day),
-        first_loaded_day=queries.first_loaded_day(wh),
-    )
+    wh, states, demo = prepared_days(context, warehouse)
     store = object_store.store()
-    prefix = f"{REPORT_PREFIX}/{day.isoformat()}"
-    with tempfile.TemporaryDirectory() as tmp:
-        files = write_exports(tables, day, Path(tmp), data.state, is_demo=data.is_demo)
-        dashboard = Path(tmp) / "dashboard.html"
-        dashboard.write_text(render_dashboard(data, LATE_DAYS), encoding="utf-8")
-        files[dashboard.name] = dashboard
-        manifest = {"day": day.isoformat(), "files": {name: path.stat().st_size for name, path in files.items()},
-                    "rows": {name: len(frame) for name, frame in tables.items()}}
-        store.replace_prefix(prefix, files, commit_name="_manifest.json",
-                             commit_data=json.dumps(manifest, indent=2).encode())
-    dashboard_key = f"{prefix}/dashboard.html"
-    context.log.info(f"dashboard: {store.uri(dashboard_key)}")
-    local = store.local_path(dashboard_key)
-    metadata = {
-        "dagster/row_count": sum(manifest["rows"].values()),
-        "dashboard": dg.MetadataValue.url(store.uri(dashboard_key)),
-        "xlsx": dg.MetadataValue.url(store.uri(f"{prefix}/metrics_{day.isoformat()}.xlsx")),
-        "exports": dg.MetadataValue.md("\n".join(f"- [{name}]({store.uri(f'{prefix}/{name}')})"
-                                                 for name in sorted(manifest["files"]))),
-        "files": len(files),
-        "bytes": sum(manifest["files"].values()),
-        "rows_per_table": dg.MetadataValue.json(manifest["rows"]),
-        **data.state.as_metadata(),
-    }
-    if local is not None:
-        metadata["dashboard_path"] = dg.MetadataValue.path(str(local))
-    return dg.MaterializeResult(metadata=metadata)
+    metadata = {}
+    for day, state in states.items():
+        report = publish_report(wh, store, day, state, LATE_DAYS, is_demo=demo[day])
+        context.log.info(f"{day} dashboard: {store.uri(report.dashboard_key)} ({state.label()})")
+        metadata[day.isoformat()] = {
+            "dagster/row_count": sum(report.rows.values()),
+            "demo_data": demo[day],
+            **state.as_metadata(),
+            "dashboard": dg.MetadataValue.url(store.uri(report.dashboard_key)),
+            "xlsx": dg.MetadataValue.url(store.uri(report.key(f"metrics_{day.isoformat()}.xlsx"))),
+            "exports": dg.MetadataValue.md("\n".join(f"- [{name}]({store.uri(report.key(name))})"
+                                                     for name in sorted(report.files))),
+            "files": len(report.files),
+            "bytes": sum(report.files.values()),
+            "rows_per_table": dg.MetadataValue.json(report.rows),
+        }
+        if (local := store.local_path(report.dashboard_key)) is not None:
+            metadata[day.isoformat()]["dashboard_path"] = dg.MetadataValue.path(str(local))
+    record_days(context, metadata)
+    return dg.MaterializeResult()

@@ -13,12 +13,15 @@ import json
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 
-from analytics_dagster.defs.partitions import daily_partitions
+from analytics_dagster.defs.automation import FOLLOWS_UPSTREAM
+from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
+from analytics_dagster.defs.reporting import combined_checks, record_days
 from analytics_dagster.defs.replays.resources import (
     AmplitudeReplayResource,
     GoogleDriveResource,
@@ -69,8 +72,6 @@ GROUP = "replays"
 # Share of a day's replays whose screenshots may fail before the check warns.
 MAX_SCREENSHOT_FAILURE_SHARE = 0.2
 _PREVIEW_ROWS = 15
-# One run per backfill or partition range; the assets loop over the run's days (see _each_day).
-BACKFILL_POLICY = dg.BackfillPolicy.single_run()
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -81,26 +82,29 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return header + "\n" + "\n".join("| " + " | ".join(row) + " |" for row in cells.itertuples(index=False))
 
 
-def _combined_checks(results: dict[str, dg.MaterializeResult]) -> list[dg.AssetCheckResult]:
-    """One result per check over the run's days: it passes when every day passed; the first failing day's
-    figures (else the last day's) are kept, with the failing days named."""
-    by_check: dict[str, list[tuple[str, dg.AssetCheckResult]]] = {}
-    for day, result in results.items():
-        for check in result.check_results or ():
-            by_check.setdefault(check.check_name, []).append((day, check))
-    combined = []
-    for name, checks in by_check.items():
-        failed_days = [day for day, check in checks if not check.passed]
-        shown = next((check for _, check in checks if not check.passed), checks[-1][1])
-        combined.append(
-            dg.AssetCheckResult(
-                check_name=name,
-                passed=not failed_days,
-                severity=shown.severity,
-                metadata={**shown.metadata, "days": len(checks), "failed_days": ", ".join(failed_days) or "none"},
-            )
-        )
-    return combined
+@dataclass(frozen=True)
+class _CheckOutcome:
+    """One day's result of a check, in the shape defs/reporting.combined_checks takes."""
+
+    passed: bool
+    metadata: dict
+    warn_only: bool
+
+
+def _combined_checks(
+    asset_key: dg.AssetKey, results: dict[str, dg.MaterializeResult]
+) -> list[dg.AssetCheckResult]:
+    return combined_checks(
+        {
+            day: {
+                (asset_key, check.check_name): _CheckOutcome(
+                    check.passed, dict(check.metadata), check.severity == dg.AssetCheckSeverity.WARN
+                )
+                for check in result.check_results or ()
+            }
+            for day, result in results.items()
+        }
+    )
 
 
 def _each_day(
@@ -109,7 +113,8 @@ def _each_day(
     """Runs ``materialize_day`` for each day of the run, oldest first. A one-day run yields that day's result
     unchanged. Over a range, every day is attempted and gets its own metadata; when some fail, the days that
     succeeded are recorded as materialized before the run fails, so a retry only needs the failed days. (A
-    generator: events logged through the context would be lost when the step then fails.)"""
+    generator: events logged through the context are lost when the step then fails, so the stored days are
+    yielded here rather than passed to defs/reporting.record_days.)"""
     days = list(context.partition_keys)
     if len(days) == 1:
         yield materialize_day(days[0])
@@ -130,9 +135,8 @@ def _each_day(
             description=f"{len(failures)} of {len(days)} days failed ({summary})",
             metadata={"failed_days": sorted(failures), "materialized_days": sorted(results)},
         ) from next(iter(failures.values()))
-    for day, result in results.items():
-        context.add_asset_metadata(result.metadata or {}, partition_key=day)
-    yield dg.MaterializeResult(check_results=_combined_checks(results))
+    record_days(context, {day: dict(result.metadata or {}) for day, result in results.items()})
+    yield dg.MaterializeResult(check_results=_combined_checks(context.asset_key, results))
 
 
 def _ensure_tables(warehouse, *tables: str) -> None:
@@ -142,7 +146,8 @@ def _ensure_tables(warehouse, *tables: str) -> None:
 
 @dg.asset(
     partitions_def=daily_partitions,
-    backfill_policy=BACKFILL_POLICY,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
     group_name=GROUP,
     deps=[dg.AssetKey("events_part")],
     pool=WAREHOUSE_POOL,
@@ -264,7 +269,8 @@ def _screenshot_to_store(
 
 @dg.asset(
     partitions_def=daily_partitions,
-    backfill_policy=BACKFILL_POLICY,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
     group_name=GROUP,
     deps=[replay_links],
     kinds={"python", "playwright"},
@@ -357,7 +363,8 @@ def _screenshots_of_day(
 
 @dg.asset(
     partitions_def=daily_partitions,
-    backfill_policy=BACKFILL_POLICY,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
     group_name=GROUP,
     deps=[replay_links, replay_screenshots],
     pool=WAREHOUSE_POOL,
@@ -510,7 +517,8 @@ def _clusters_of_day(
 
 @dg.asset(
     partitions_def=daily_partitions,
-    backfill_policy=BACKFILL_POLICY,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
     group_name=GROUP,
     deps=[session_clusters],
     kinds={"python", "playwright"},
@@ -592,7 +600,8 @@ def _digests(clusters: pd.DataFrame, members: pd.DataFrame, links: pd.DataFrame)
 
 @dg.asset(
     partitions_def=daily_partitions,
-    backfill_policy=BACKFILL_POLICY,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
     group_name=GROUP,
     deps=[session_clusters],
     pool=WAREHOUSE_POOL,
@@ -771,7 +780,8 @@ def _report_model(
 
 @dg.asset(
     partitions_def=daily_partitions,
-    backfill_policy=BACKFILL_POLICY,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
     group_name=GROUP,
     deps=[cluster_summaries, replay_screenshots, cluster_example_screenshots],
     pool=WAREHOUSE_POOL,
@@ -819,7 +829,7 @@ def _report_of_day(
         wh.query_file("replays/day_cluster_summaries.sql", params),
         wh.query_file("replays/day_replay_links.sql", params),
         clusters["method"].iloc[0] if len(clusters) else replay_analysis.clustering,
-        queries.uploads_from_demo(wh, params["day"] - dt.timedelta(days=1), params["day"]),
+        "demo" in queries.upload_origins(wh, params["day"] - dt.timedelta(days=1), params["day"]),
     )
     images = {name: store.get_bytes(key) for name, key in image_keys.items()}
     markdown = render_markdown(report)

@@ -100,6 +100,20 @@ class LoadSettings:
     max_quarantine_share: float = 0.01  # a source's share of malformed records above which the run fails
     stage: StageSettings = field(default_factory=StageSettings)
     workdir: str | None = None  # parent of the run's scratch directory (default: the system temp dir)
+    required_sources: tuple[str, ...] = ()  # sources whose raw day must exist: the load fails without it
+
+
+class MissingRawDay(RuntimeError):
+    """A configured source has no raw data for the day: loading would store the day without it."""
+
+    def __init__(self, day: str, sources: list[str]):
+        self.day = day
+        self.sources = sources
+        names = ", ".join(f"{source}_raw_events" for source in sources)
+        super().__init__(
+            f"partition {day}: no raw {' or '.join(sources)} data (never ingested, or its ingest failed); "
+            f"materialize {names} for {day} first, or leave the source out of ANALYTICS_SOURCES"
+        )
 
 
 @dataclass
@@ -182,6 +196,9 @@ def load_day(
         timer = _Timer(log)
         with timer.step("fetch raw files"):
             raw_days = {source: stack.enter_context(local_raw_day(store, source, day, workdir)) for source in SOURCES}
+        missing = [source for source in settings.required_sources if raw_days[source].manifest is None]
+        if missing:
+            raise MissingRawDay(day, missing)
         session = stack.enter_context(open_session(warehouse, workdir, settings.stage))
         return _DayLoad(session, store, day, raw_days, mappings, settings, workdir, timer, log).run()
 

@@ -15,7 +15,6 @@ from analytics_dagster.lib.metrics.experiments import Experiment, ExperimentMetr
 from analytics_dagster.lib.metrics.rules import (
     FORECAST_HISTORY_DAYS,
     FORECAST_TOP_EVENTS,
-    LATE_DAYS,
     MONTH_DAYS,
     RETENTION_COHORT_WEEKS,
     RETENTION_DAYS,
@@ -134,16 +133,11 @@ def first_loaded_day(warehouse: Warehouse) -> dt.date | None:
     return as_date(warehouse.query_file("metrics/first_loaded_day.sql", {})["first_day"].iloc[0])
 
 
-def uploads_from_demo(warehouse: Warehouse, first_day: dt.date, last_day: dt.date) -> bool:
-    """Whether any upload day from ``first_day`` to ``last_day`` was loaded from the built-in demo source."""
-    found = warehouse.query_file("metrics/demo_uploads.sql", {"first_day": first_day, "last_day": last_day})
-    return int(found["demo_uploads"].iloc[0]) > 0
-
-
-def is_demo(warehouse: Warehouse, day: dt.date) -> bool:
-    """Whether metric day ``day`` counts demo events: one of the upload days it reads (D..D+LATE_DAYS) came from
-    the demo source."""
-    return uploads_from_demo(warehouse, day, day + dt.timedelta(days=LATE_DAYS))
+def upload_origins(warehouse: Warehouse, first: dt.date, last: dt.date) -> set[str]:
+    """Where the upload days ``first..last`` came from ('demo', 'export_api', ...): a metric day is demo data when
+    any upload day of its window is."""
+    found = warehouse.query_file("metrics/upload_origins.sql", {"first_day": first, "last_day": last})
+    return set(found["origin"])
 
 
 def day_events(warehouse: Warehouse, day: dt.date) -> int:
