@@ -30,13 +30,14 @@ from analytics_dagster.defs.replays.resources import (
     ReplayBrowserResource,
 )
 from analytics_dagster.defs.resources import WAREHOUSE_POOL, ObjectStoreResource, WarehouseResource
-from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.dwh.etl import ensure_load_log
 from analytics_dagster.lib.metrics import queries
 from analytics_dagster.lib.moscow_time import parse_day
+from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.replays.browser import BrowserSettings, CaptureResult, ReplayJob, capture_replays_sync
 from analytics_dagster.lib.replays.clustering import cluster_documents
 from analytics_dagster.lib.replays.demo_player import render_demo_player, serve_demo_pages
+from analytics_dagster.lib.replays.examples import first_pass_size, replays_needing_examples
 from analytics_dagster.lib.replays.links import links_frame, parse_replay_id, replay_key, replay_url
 from analytics_dagster.lib.replays.report import (
     FailedReplay,
@@ -48,7 +49,6 @@ from analytics_dagster.lib.replays.report import (
 )
 from analytics_dagster.lib.replays.screen_text import ScreenText, resolve_text_source, screen_texts
 from analytics_dagster.lib.replays.sessions import ReplaySession, sample_sessions, sessions_from_events
-from analytics_dagster.lib.replays.examples import first_pass_size, replays_needing_examples
 from analytics_dagster.lib.replays.storage import (
     MANIFEST_NAME,
     ClusterMembers,
