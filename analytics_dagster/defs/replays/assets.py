@@ -98,7 +98,10 @@ def _combined_checks(
         {
             day: {
                 (asset_key, check.check_name): _CheckOutcome(
-                    check.passed, dict(check.metadata), check.severity == dg.AssetCheckSeverity.WARN
+                    check.passed,
+                    # Plain values: combined_checks puts them into JSON metadata.
+                    {name: value.value for name, value in check.metadata.items()},
+                    check.severity == dg.AssetCheckSeverity.WARN,
                 )
                 for check in result.check_results or ()
             }
