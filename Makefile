@@ -11,13 +11,14 @@ export DAGSTER_HOME := $(abspath $(or $(DAGSTER_HOME),$(DATA_DIR)/dagster_home))
 # The previous Moscow day: what the 09:00 schedule would run today.
 PARTITION ?= $(shell TZ=Europe/Moscow date -d yesterday +%F)
 
-.PHONY: help install system-packages instance run backfill recover test dev benchmarks clean
+.PHONY: help install system-packages instance run backfill recover test dev status benchmarks clean
 
 help:
 	@echo "make run    install what is missing, then run the daily pipeline for yesterday ($(PARTITION)) on embedded defaults"
 	@echo "make test   install what is missing, then run the whole test suite"
 	@echo "make dev    start the Dagster UI on http://127.0.0.1:3000"
 	@echo "make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD   every stage for a range of days, one run"
+	@echo "make status per group: newest partition, its state, failing checks, freshness (exit 1 when late or failed)"
 	@echo "make benchmarks   print speed and memory figures (slow)"
 
 $(BIN)/.installed: pyproject.toml
@@ -60,6 +61,11 @@ test: install
 
 dev: install instance
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+# Reads the instance in DAGSTER_HOME; exits 1 when a group is late or failed (docs/observability.md).
+status: $(BIN)/.installed
+	@mkdir -p $(DAGSTER_HOME)
+	@$(BIN)/python -m analytics_dagster.status $(STATUS_ARGS)
 
 benchmarks: install
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

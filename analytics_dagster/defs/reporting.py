@@ -3,7 +3,7 @@ asset check covering every day of the run (Dagster records check results per run
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 import dagster as dg
@@ -16,17 +16,18 @@ class DayOutcome(Protocol):
 
 
 def record_days(context: dg.AssetExecutionContext, metadata_by_day: Mapping[str, dict],
-                asset_key: dg.AssetKey | None = None, *, run_fails: bool = False) -> None:
-    """Each day's metadata on its own partition: the run's partitions get it on their materialization; other days
-    the run recomputed (earlier metric days), and every stored day of a run about to fail, get a materialization
-    event of their own (a failing step records no materialization of its outputs)."""
+                asset_key: dg.AssetKey | None = None, *, run_fails: bool = False) -> Iterator[dg.AssetMaterialization]:
+    """Each day's metadata on its own partition. The run's partitions get it on their materialization; the other
+    days the run recomputed (earlier metric days), and every stored day of a run about to fail (a failing step
+    records no materialization of its outputs), get a materialization event of their own, which the asset body
+    must yield: events are only recorded when the body yields or returns, never when it raises."""
     in_run = set() if run_fails else set(context.partition_keys)
     key = asset_key or context.asset_key
     for day, metadata in metadata_by_day.items():
         if day in in_run:
             context.add_asset_metadata(metadata, asset_key=key, partition_key=day)
         else:
-            context.log_event(dg.AssetMaterialization(key, partition=day, metadata=metadata))
+            yield dg.AssetMaterialization(key, partition=day, metadata=metadata)
 
 
 def combined_checks(outcomes_by_day: Mapping[str, Mapping[tuple[str, str], DayOutcome]]) -> list[dg.AssetCheckResult]:

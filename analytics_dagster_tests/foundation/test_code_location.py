@@ -15,12 +15,14 @@ from analytics_dagster_tests.conftest import free_port
 BIN = Path(sys.executable).parent
 
 
-def test_dg_check_defs_passes(tmp_path):
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ANALYTICS_DATA_DIR": str(tmp_path / "data")}
+def test_dg_check_defs_passes_without_a_warning(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
+           "VIRTUAL_ENV": str(BIN.parent)}
     result = subprocess.run(
         [str(BIN / "dg"), "check", "defs"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "warn" not in (result.stdout + result.stderr).lower(), result.stdout + result.stderr
 
 
 SCHEDULES_AND_ASSETS = """

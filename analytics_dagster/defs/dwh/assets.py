@@ -137,7 +137,7 @@ def dwh_tables(
             outcomes[day] = {(o.table, o.name): o
                              for o in check_partition(target, day, result.events, config.min_mapping_coverage)}
     for table in DWH_TABLES:
-        record_days(context, metadata[table], asset_key=dg.AssetKey(table), run_fails=bool(failures))
+        yield from record_days(context, metadata[table], asset_key=dg.AssetKey(table), run_fails=bool(failures))
     if failures:
         raise _failure(failures, loaded=sorted(outcomes))
     for table in DWH_TABLES:

@@ -7,7 +7,7 @@ policy); the days of a run are fetched in parallel within the API's limit, each 
 
 import gzip
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -24,6 +24,7 @@ from analytics_dagster.defs.ingest.resources import (
     IngestConfigurationError,
 )
 from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
+from analytics_dagster.defs.reporting import record_days
 from analytics_dagster.defs.resources import ObjectStoreResource
 from analytics_dagster.defs.scratch import run_scratch
 from analytics_dagster.lib import demo
@@ -70,11 +71,12 @@ def materialize_days(
     store: ObjectStore,
     fetch_day: Callable[[str, Path], DayResult],
     parallel: int,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetMaterialization | dg.MaterializeResult]:
     """Runs ``fetch_day`` for every partition of the run (one, or a range in a backfill), ``parallel`` at a time.
 
     Each partition gets its own metadata. When some days fail, the others are still recorded as materialized
-    before the run fails, so a retry of the backfill only needs the failed days.
+    before the run fails, so a retry of the backfill only needs the failed days. A generator: the asset body
+    yields from it.
     """
     days = list(context.partition_keys)
     results: dict[str, DayResult] = {}
@@ -90,17 +92,14 @@ def materialize_days(
                 failures[day] = error
                 context.log.error(f"{day} failed: {error}")
     metadata = {day: _day_metadata(result, store) for day, result in results.items()}
+    yield from record_days(context, dict(sorted(metadata.items())), run_fails=bool(failures))
     if failures:
-        for day in sorted(results):
-            context.log_event(dg.AssetMaterialization(context.asset_key, partition=day, metadata=metadata[day]))
         summary = "; ".join(f"{day}: {failures[day]}" for day in sorted(failures))
         raise dg.Failure(
             description=f"{len(failures)} of {len(days)} days failed ({summary})",
             metadata={"failed_days": sorted(failures), "stored_days": sorted(results)},
         ) from failures[min(failures)]
-    for day in days:
-        context.add_asset_metadata(metadata[day], partition_key=day)
-    return dg.MaterializeResult()
+    yield dg.MaterializeResult()
 
 
 class AmplitudeIngestConfig(dg.Config):
@@ -128,12 +127,14 @@ def amplitude_raw_events(
     config: AmplitudeIngestConfig,
     object_store: ObjectStoreResource,
     amplitude: AmplitudeResource,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetMaterialization | dg.MaterializeResult]:
     store = object_store.store()
     if config.source == "s3_export":
-        return _amplitude_from_s3_export(context, config, store, amplitude)
+        yield from _amplitude_from_s3_export(context, config, store, amplitude)
+        return
     if amplitude.uses_api():
-        return _amplitude_from_export_api(context, store, amplitude)
+        yield from _amplitude_from_export_api(context, store, amplitude)
+        return
     events = demo_events_per_day()
     context.log.warning(
         f"No Amplitude credentials set: storing DEMO data ({events:,} events per day). "
@@ -149,12 +150,12 @@ def amplitude_raw_events(
         context.log.info(f"{day}: stored {len(manifest.files)} DEMO files, {manifest.total_lines:,} events")
         return DayResult(manifest, manifest.total_lines, _files_preview(manifest))
 
-    return materialize_days(context, store, demo_day, parallel=1)
+    yield from materialize_days(context, store, demo_day, parallel=1)
 
 
 def _amplitude_from_export_api(
     context: dg.AssetExecutionContext, store: ObjectStore, amplitude: AmplitudeResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetMaterialization | dg.MaterializeResult]:
     context.log.info(f"Amplitude Export API at {amplitude.base_url()}")
     with amplitude.export_client(context.log) as client:
 
@@ -169,12 +170,12 @@ def _amplitude_from_export_api(
             )
             return DayResult(manifest, manifest.total_lines, _files_preview(manifest), counts)
 
-        return materialize_days(context, store, api_day, parallel=amplitude.max_concurrent_requests)
+        yield from materialize_days(context, store, api_day, parallel=amplitude.max_concurrent_requests)
 
 
 def _amplitude_from_s3_export(
     context: dg.AssetExecutionContext, config: AmplitudeIngestConfig, store: ObjectStore, amplitude: AmplitudeResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetMaterialization | dg.MaterializeResult]:
     location = amplitude.s3_export_location()
     if location is None:
         raise IngestConfigurationError("source 's3_export' needs AMPLITUDE_S3_EXPORT_PREFIX (s3://bucket/prefix)")
@@ -202,7 +203,7 @@ def _amplitude_from_s3_export(
             {"complete_hours": len(manifest.details["complete_hours"]), "s3_objects": manifest.details["s3_objects"]},
         )
 
-    return materialize_days(context, store, s3_day, parallel=amplitude.max_concurrent_requests)
+    yield from materialize_days(context, store, s3_day, parallel=amplitude.max_concurrent_requests)
 
 
 @dg.asset(
@@ -216,11 +217,12 @@ def _amplitude_from_s3_export(
 )
 def appmetrica_raw_events(
     context: dg.AssetExecutionContext, object_store: ObjectStoreResource, appmetrica: AppMetricaResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetMaterialization | dg.MaterializeResult]:
     store = object_store.store()
     tables = appmetrica.checked_tables()
     if appmetrica.uses_api():
-        return _appmetrica_from_logs_api(context, store, appmetrica, tables)
+        yield from _appmetrica_from_logs_api(context, store, appmetrica, tables)
+        return
     events = demo_events_per_day()
     context.log.warning(
         f"No AppMetrica credentials set: storing DEMO data ({events:,} events per day). "
@@ -240,12 +242,12 @@ def appmetrica_raw_events(
             paths.append(path)
         return _publish_appmetrica_day(context, store, day, paths, records, "demo", {"events_per_day": events})
 
-    return materialize_days(context, store, demo_day, parallel=1)
+    yield from materialize_days(context, store, demo_day, parallel=1)
 
 
 def _appmetrica_from_logs_api(
     context: dg.AssetExecutionContext, store: ObjectStore, appmetrica: AppMetricaResource, tables: list[str]
-) -> dg.MaterializeResult:
+) -> Iterator[dg.AssetMaterialization | dg.MaterializeResult]:
     context.log.info(f"AppMetrica Logs API at {appmetrica.api_url}, application {appmetrica.application_id}")
     with appmetrica.logs_client(context.log) as client:
 
@@ -261,7 +263,7 @@ def _appmetrica_from_logs_api(
             records = {e.table: e.records for e in exports}
             return _publish_appmetrica_day(context, store, day, [e.path for e in exports], records, "logs_api", details)
 
-        return materialize_days(context, store, api_day, parallel=appmetrica.max_queued_queries)
+        yield from materialize_days(context, store, api_day, parallel=appmetrica.max_queued_queries)
 
 
 def _publish_appmetrica_day(

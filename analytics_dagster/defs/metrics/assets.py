@@ -131,7 +131,7 @@ def prepared_days(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 def build_metric_asset(spec: MetricSpec) -> dg.AssetsDefinition:
     compute: Callable[..., MetricDay] = METRIC_DAYS[spec.table]
 
-    def body(context: dg.AssetExecutionContext, warehouse: WarehouseResource, **options) -> dg.MaterializeResult:
+    def body(context: dg.AssetExecutionContext, warehouse: WarehouseResource, **options):
         wh, states, demo = prepared_days(context, warehouse)
         metadata, outcomes = {}, {}
         for day, state in states.items():
@@ -146,8 +146,8 @@ def build_metric_asset(spec: MetricSpec) -> dg.AssetsDefinition:
             outcomes[day.isoformat()] = {(spec.table, name): outcome for name, outcome in result.checks.items()}
             if DAY_STATE_CHECK in spec.checks:
                 outcomes[day.isoformat()][(spec.table, DAY_STATE_CHECK)] = day_state_outcome(state)
-        record_days(context, metadata)
-        return dg.MaterializeResult(check_results=combined_checks(outcomes))
+        yield from record_days(context, metadata)
+        yield dg.MaterializeResult(check_results=combined_checks(outcomes))
 
     decorator = dg.asset(
         name=spec.table,
@@ -163,13 +163,12 @@ def build_metric_asset(spec: MetricSpec) -> dg.AssetsDefinition:
         description=spec.description,
     )
     if spec.table == "metrics_ab_tests":
-        def ab_tests(context: dg.AssetExecutionContext, config: ExperimentsConfig,
-                     warehouse: WarehouseResource) -> dg.MaterializeResult:
-            return body(context, warehouse, experiments_file=config.experiments_file)
+        def ab_tests(context: dg.AssetExecutionContext, config: ExperimentsConfig, warehouse: WarehouseResource):
+            yield from body(context, warehouse, experiments_file=config.experiments_file)
         return decorator(ab_tests)
 
-    def metric(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        return body(context, warehouse)
+    def metric(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        yield from body(context, warehouse)
     return decorator(metric)
 
 
@@ -189,7 +188,7 @@ def build_metric_asset(spec: MetricSpec) -> dg.AssetsDefinition:
     "the object store under `reports/metrics/<day>/`; recomputed with the metric days.",
 )
 def metrics_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                   object_store: ObjectStoreResource) -> dg.MaterializeResult:
+                   object_store: ObjectStoreResource):
     wh, states, demo = prepared_days(context, warehouse)
     store = object_store.store()
     metadata = {}
@@ -210,5 +209,5 @@ def metrics_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
         }
         if (local := store.local_path(report.dashboard_key)) is not None:
             metadata[day.isoformat()]["dashboard_path"] = dg.MetadataValue.path(str(local))
-    record_days(context, metadata)
-    return dg.MaterializeResult()
+    yield from record_days(context, metadata)
+    yield dg.MaterializeResult()

@@ -37,6 +37,7 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "user_locations": ("partition_date", "source", "user_key", "country", "region", "city"),
     "permanent_user_properties": ("user_key",),
     "changeable_user_properties": ("user_key", "source", "uuid"),
+    LOAD_LOG_TABLE: ("partition_date", "source"),
 }
 # Columns of the user-property tables that the ETL fills itself; every other column comes from field_mappings/.
 PERMANENT_BOOKKEEPING = ("user_key", "updated_at", "value_events")
@@ -70,7 +71,7 @@ def bigquery_ddl(table: str) -> str:
 @lru_cache(maxsize=None)
 def table_columns(table: str) -> tuple[Column, ...]:
     """The columns of ``table`` in DDL order, parsed from its ``CREATE TABLE`` statement."""
-    if table not in DWH_TABLES:
+    if table not in (*DWH_TABLES, LOAD_LOG_TABLE):
         raise ValueError(f"{table!r} is not a DWH table; expected one of {', '.join(DWH_TABLES)}")
     statement = sqlglot.parse_one(read_sql(ddl_path(table)), read="duckdb")
     schema = statement.this
