@@ -115,9 +115,8 @@ def _each_day(
 ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
     """Runs ``materialize_day`` for each day of the run, oldest first. A one-day run yields that day's result
     unchanged. Over a range, every day is attempted and gets its own metadata; when some fail, the days that
-    succeeded are recorded as materialized before the run fails, so a retry only needs the failed days. (A
-    generator: events logged through the context are lost when the step then fails, so the stored days are
-    yielded here rather than passed to defs/reporting.record_days.)"""
+    succeeded are recorded as materialized before the run fails, so a retry only needs the failed days (a
+    generator: events are recorded only when the body yields, never when it raises)."""
     days = list(context.partition_keys)
     if len(days) == 1:
         yield materialize_day(days[0])
@@ -130,15 +129,15 @@ def _each_day(
         except Exception as error:  # every day is attempted; the failures are reported together below
             failures[day] = error
             context.log.error(f"{context.asset_key.to_user_string()} {day} failed: {error}")
+    metadata = {day: dict(result.metadata or {}) for day, result in results.items()}
     if failures:
-        for day, result in results.items():
-            yield dg.AssetMaterialization(context.asset_key, partition=day, metadata=result.metadata)
+        yield from record_days(context, metadata, run_fails=True)
         summary = "; ".join(f"{day}: {error}" for day, error in failures.items())
         raise dg.Failure(
             description=f"{len(failures)} of {len(days)} days failed ({summary})",
             metadata={"failed_days": sorted(failures), "materialized_days": sorted(results)},
         ) from next(iter(failures.values()))
-    record_days(context, {day: dict(result.metadata or {}) for day, result in results.items()})
+    yield from record_days(context, metadata)
     yield dg.MaterializeResult(check_results=_combined_checks(context.asset_key, results))
 
 
