@@ -47,10 +47,11 @@ def _upload_delay(rnd: random.Random) -> int:
     return 0
 
 
-def build_dataset(seed: int = 11, users: int = 140) -> Dataset:
+def build_dataset(seed: int = 11, users: int = 140, first_day: dt.date = FIRST_DAY,
+                  last_day: dt.date = LAST_DAY) -> Dataset:
     rnd = random.Random(seed)
     events, event_props, user_props = [], [], []
-    days = (LAST_DAY - FIRST_DAY).days + 1
+    days = (last_day - first_day).days + 1
 
     for index in range(users):
         mobile = rnd.random() < 0.45
@@ -72,7 +73,7 @@ def build_dataset(seed: int = 11, users: int = 140) -> Dataset:
             age = offset - start
             if age > 0 and rnd.random() > 0.15 + 0.6 * loyalty * (0.92 ** age):
                 continue
-            day = FIRST_DAY + dt.timedelta(days=offset)
+            day = first_day + dt.timedelta(days=offset)
             for session in range(rnd.randint(1, 3)):
                 # Moscow hours 0..23, with some sessions right around midnight Moscow (21:00 UTC).
                 hour = rnd.choice([0, 0, 1, 9, 12, 13, 18, 20, 21, 22, 23, 23])
@@ -89,7 +90,7 @@ def build_dataset(seed: int = 11, users: int = 140) -> Dataset:
                 planned: list[tuple[str, dict]] = [(rnd.choice(types), {"n": k}) for k in range(rnd.randint(1, 6))]
                 if session == 0 and rnd.random() < 0.3:
                     planned.insert(0, ("$identify", {}))
-                if session == 0 and exposed_at is None and day >= FIRST_DAY + dt.timedelta(days=7):
+                if session == 0 and exposed_at is None and day >= first_day + dt.timedelta(days=7):
                     if conflicting and exposed_at is None:
                         variant_seen = "control" if variant == "treatment" else "treatment"
                     if exposed_by_event:

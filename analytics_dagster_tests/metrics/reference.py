@@ -21,7 +21,9 @@ class Reference:
         events = dataset.events.copy()
         lateness = (pd.to_datetime(events["partition_date"]) - pd.to_datetime(events["event_date"])).dt.days
         self.counted = events[lateness <= LATE_DAYS].copy()
-        self.counted["source_group"] = np.where(self.counted["source"] == "appmetrica", "mobile", "web")
+        self.counted["source_group"] = self.counted["source"].replace(
+            {"amplitude": "Amplitude", "appmetrica": "AppMetrica"}
+        )
         self.counted["platform"] = self.counted["platform"].fillna("unknown")
         self.active = self.counted[~self.counted["event_type"].isin(BOOKKEEPING)].copy()
         self.event_properties = dataset.event_properties

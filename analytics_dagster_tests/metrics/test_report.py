@@ -122,3 +122,24 @@ def test_dashboard_renders_in_headless_chromium(report, tmp_path):
     for chart, pixels in per_chart.items():
         # Lines, bars, markers and heatmap cells: many anti-aliased colours and coloured marks, not just axes.
         assert pixels["colours"] > 30 and pixels["colouredShare"] > 0.003, (chart, pixels)
+
+
+def test_demo_exports_say_so_where_a_reader_looks_first(tmp_path):
+    import pyarrow.parquet as pq
+
+    from analytics_dagster.lib.metrics.exports import DEMO_NOTE, write_exports
+
+    day = TEST_DAYS[0]
+    state = day_state(day, {}, 1, late_days=3)
+    tables = {"activity": pd.DataFrame({"dau": [3]})}
+    demo = write_exports(tables, day, tmp_path / "demo", state, is_demo=True)
+    real = write_exports(tables, day, tmp_path / "real", state)
+    assert sorted(demo) == sorted(real)  # the same file names: links stay stable
+    about = list(load_workbook(demo[f"metrics_{day}.xlsx"], read_only=True)["about"].values)
+    assert about[0] == (DEMO_NOTE,) and about[1][0].startswith("Product metrics of")
+    assert list(load_workbook(real[f"metrics_{day}.xlsx"], read_only=True)["about"].values)[0][0].startswith(
+        "Product metrics of")
+    assert pq.read_schema(demo["activity.parquet"]).metadata[b"demo_data"] == b"true"
+    assert pq.read_schema(real["activity.parquet"]).metadata[b"demo_data"] == b"false"
+    assert json.loads(demo["day_state.json"].read_text())["demo_data"] is True
+    assert pd.read_parquet(demo["activity.parquet"])["dau"].tolist() == [3]

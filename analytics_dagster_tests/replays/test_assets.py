@@ -4,13 +4,16 @@ local Google Drive server."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from urllib.parse import quote
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from sklearn.metrics import adjusted_rand_score
 
 from analytics_dagster.defs.replays.assets import (
+    cluster_example_screenshots,
     cluster_summaries,
     replay_links,
     replay_report,
@@ -24,12 +27,20 @@ from analytics_dagster.defs.replays.resources import (
     ReplayAnalysisResource,
     ReplayBrowserResource,
 )
+from analytics_dagster.lib.dwh.etl import ensure_load_log
 from analytics_dagster.lib.replays.browser import default_chromium_path
-from analytics_dagster.lib.replays.storage import load_screenshot_manifest, report_prefix
+from analytics_dagster.lib.replays.storage import load_screenshot_manifest, report_prefix, save_sessions
 
 from .conftest import DAY, PARTITION, load_constructed_day
 
-ALL_ASSETS = [replay_links, replay_screenshots, session_clusters, cluster_summaries, replay_report]
+ALL_ASSETS = [
+    replay_links,
+    replay_screenshots,
+    session_clusters,
+    cluster_example_screenshots,
+    cluster_summaries,
+    replay_report,
+]
 
 
 def _resources(object_store_resource, duckdb_resource, *, llm=None, gdrive=None, max_per_day=50):
@@ -70,7 +81,8 @@ def test_whole_stage_offline_then_with_an_llm_server(
     day = load_constructed_day(warehouse, sessions_per_group=3)
     store = object_store_resource.store()
 
-    # 1) No LLM configured, one replay over the cap: offline summaries, a report, a skipped replay.
+    # 1) No LLM configured, one replay over the budget of 11: the first pass takes 9 (a quarter of the budget, 2,
+    # is kept for clusters left without a screenshot), offline summaries, a report.
     offline = _materialize(ALL_ASSETS, _resources(object_store_resource, duckdb_resource, max_per_day=11))
 
     links = warehouse.query_df("SELECT * FROM replay_links WHERE partition_date = $day", {"day": DAY})
@@ -86,7 +98,7 @@ def test_whole_stage_offline_then_with_an_llm_server(
     assert [c.passed for c in offline.get_asset_check_evaluations()] == [True, True, True]
 
     manifest = load_screenshot_manifest(store, PARTITION)
-    assert manifest.demo and manifest.selected == 11 and manifest.available == len(day.expected)
+    assert manifest.demo and manifest.selected == 9 and manifest.available == len(day.expected) == 12
     assert all(r.status == "ok" and len(r.screenshots) == 3 for r in manifest.replays)
     first = manifest.replays[0].screenshots[0]
     assert store.get_bytes(first.key).startswith(b"\x89PNG\r\n\x1a\n")
@@ -94,7 +106,7 @@ def test_whole_stage_offline_then_with_an_llm_server(
 
     members = warehouse.query_df("SELECT * FROM session_cluster_members WHERE partition_date = $day", {"day": DAY})
     assert len(members) == len(day.expected)
-    assert set(members["text_source"]) == {"page_text", "none"}  # the one over the cap has no screenshots
+    assert set(members["text_source"]) == {"page_text", "none"}  # the three left out have no screenshots
     by_id = members.set_index("replay_id")["cluster_id"]
     truth = [day.expected[r] for r in by_id.index]
     assert adjusted_rand_score(truth, by_id.tolist()) >= 0.8
@@ -107,10 +119,16 @@ def test_whole_stage_offline_then_with_an_llm_server(
 
     markdown = store.get_bytes(report_prefix(PARTITION) + "report.md").decode()
     html = store.get_bytes(report_prefix(PARTITION) + "report.html").decode()
-    assert "offline summary" in markdown and "Demo data" in markdown
+    # Demo replay pages, but the events did not come from the demo source (no demo upload day is loaded).
+    assert "offline summary" in markdown and "Demo replays" in markdown and "Demo data" not in markdown
     for replay_id in json.loads(clusters["representative_replay_ids"].iloc[0]):
         assert quote(replay_id, safe="") in markdown
-    assert html.count("data:image/png;base64,") >= len(clusters)
+    # Every cluster shows an example screenshot, within the budget of 11 replays for the day.
+    examples = _metadata(offline, "cluster_example_screenshots")
+    assert examples["clusters_without_example_after"].value == 0
+    assert manifest.selected + examples["dagster/row_count"].value <= 11
+    sections = html.split('<section class="cluster"')[1:]
+    assert len(sections) == len(clusters) and all("data:image/png;base64," in section for section in sections)
     report_meta = _metadata(offline, "replay_report")
     assert report_meta["report"].value == store.uri(report_prefix(PARTITION) + "report.html")
     assert "google_drive_folder" not in report_meta
@@ -251,3 +269,57 @@ def test_a_run_where_every_replay_fails_fails_with_the_errors_recorded(
     assert not manifest.demo and manifest.available == len(day.expected)
     assert [r.status for r in manifest.replays] == ["failed"] * 3
     assert all("ERR_CONNECTION_REFUSED" in r.error for r in manifest.replays)
+
+
+def test_a_partition_range_runs_each_day_with_its_own_metadata(object_store_resource, duckdb_resource):
+    warehouse = duckdb_resource.get()
+    day = load_constructed_day(warehouse, sessions_per_group=1)
+    first = (DAY - dt.timedelta(days=1)).isoformat()
+    # The day before was loaded from the demo source: its report says so, the later day's does not.
+    ensure_load_log(warehouse)
+    warehouse.execute(
+        "INSERT INTO dwh_partition_loads VALUES (DATE '2026-03-13', 'amplitude', 'demo', 'x', 1, 1, now())"
+    )
+    defs = dg.Definitions(assets=ALL_ASSETS, resources=_resources(object_store_resource, duckdb_resource))
+    job = defs.resolve_implicit_global_asset_job_def()
+    assert all(a.backfill_policy == dg.BackfillPolicy.single_run() for a in ALL_ASSETS)
+    result = job.execute_in_process(
+        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: PARTITION}
+    )
+    assert result.success
+    by_asset: dict[str, dict[str, dict]] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        by_asset.setdefault(materialization.asset_key.to_user_string(), {})[materialization.partition] = (
+            materialization.metadata
+        )
+    assert set(by_asset) == {a.key.to_user_string() for a in ALL_ASSETS}
+    assert all(set(days) == {first, PARTITION} for days in by_asset.values())
+    # The day before holds the one session whose first events were uploaded then; each day has its own figures.
+    assert by_asset["replay_links"][first]["dagster/row_count"].value == 1
+    assert by_asset["replay_links"][PARTITION]["dagster/row_count"].value == len(day.expected)
+    store = object_store_resource.store()
+    reports = {p: store.get_bytes(report_prefix(p) + "report.html").decode() for p in (first, PARTITION)}
+    assert "Demo data" in reports[first] and by_asset["replay_report"][first]["demo_data"].value is True
+    assert "Demo data" not in reports[PARTITION] and by_asset["replay_report"][PARTITION]["demo_data"].value is False
+    # One check result per check for the run, passing when every day passed.
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert set(checks) == {"replay_ids_name_their_sessions", "screenshot_failures_are_rare",
+                           "every_cluster_has_a_summary"}
+    assert all(c.passed and c.metadata["days"].value == f"{first}..{PARTITION}" for c in checks.values())
+    assert all(c.metadata["failing_days"].value == "none" for c in checks.values())
+
+
+def test_a_failing_day_of_a_range_does_not_stop_the_others(object_store_resource, duckdb_resource):
+    load_constructed_day(duckdb_resource.get(), sessions_per_group=1)
+    first = (DAY - dt.timedelta(days=1)).isoformat()
+    # The later day's sessions were never handed over: its screenshots fail, the earlier day's are recorded.
+    defs = dg.Definitions(assets=[replay_screenshots], resources=_resources(object_store_resource, duckdb_resource))
+    save_sessions(object_store_resource.store(), first, [])
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: PARTITION}, raise_on_error=False
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert f"1 of 2 days failed ({PARTITION}: " in failure.step_failure_data.error.message
+    assert [e.materialization.partition for e in result.get_asset_materialization_events()] == [first]

@@ -13,6 +13,7 @@ REPLAY_VARIABLES = (
     "AMPLITUDE_APP_URL",
     "AMPLITUDE_REPLAY_STORAGE_STATE",
     "REPLAY_MAX_PER_DAY",
+    "REPLAY_CLUSTER_EXAMPLES",
     "REPLAY_CONCURRENCY",
     "REPLAY_TIMEOUT_SECONDS",
     "REPLAY_TEXT_SOURCE",
@@ -55,6 +56,7 @@ def test_configuration_comes_from_the_documented_names(clean_env, tmp_path):
         "AMPLITUDE_REGION": "eu",
         "AMPLITUDE_REPLAY_STORAGE_STATE": str(state),
         "REPLAY_MAX_PER_DAY": "7",
+        "REPLAY_CLUSTER_EXAMPLES": "0",
         "LLM_MAX_RETRIES": "0",
         "OPENAI_BASE_URL": "http://127.0.0.1:8000/v1",
         "OPENAI_MODEL": "qwen2.5",
@@ -68,6 +70,7 @@ def test_configuration_comes_from_the_documented_names(clean_env, tmp_path):
     assert not amplitude.demo and amplitude.link_settings().host == "https://app.eu.amplitude.com"
     assert amplitude.player_profile().settle_ms == 1500
     assert resources["replay_browser"].max_replays_per_day == 7
+    assert resources["replay_browser"].cluster_example_reserve == 0  # zero is allowed: no reserve
     llm = resources["replay_llm"]
     assert llm.configured and llm.model == "qwen2.5" and llm.max_retries == 0
     assert isinstance(llm.api_key, dg.EnvVar) and "sk-secret" not in repr(llm.api_key)
@@ -79,6 +82,7 @@ def test_configuration_comes_from_the_documented_names(clean_env, tmp_path):
     [
         ("REPLAY_MAX_PER_DAY", "lots", "REPLAY_MAX_PER_DAY='lots' is not a whole number"),
         ("REPLAY_CONCURRENCY", "0", "REPLAY_CONCURRENCY='0' must be at least 1"),
+        ("REPLAY_CLUSTER_EXAMPLES", "-1", "REPLAY_CLUSTER_EXAMPLES='-1' must be at least 0"),
         ("REPLAY_CLUSTERING", "dbscan", "REPLAY_CLUSTERING='dbscan' is not supported"),
         ("AMPLITUDE_REGION", "asia", "AMPLITUDE_REGION='asia' is not supported"),
     ],

@@ -89,8 +89,9 @@ def test_demo_pages_are_screenshotted_concurrently_and_failures_are_recorded(tmp
     base, state = slow_pages
     jobs = [ReplayJob(s.replay_id, base + replay_key(s.replay_id), replay_key(s.replay_id)) for s in SESSIONS]
     jobs += [ReplayJob("missing/1", base + "missing/1", "missing/1"), ReplayJob("never/1", base + "never/1", "never/1")]
+    # A timeout generous enough for a loaded machine: a 404 must be reported as a 404, not as slowness.
     settings = BrowserSettings(
-        chromium_path=default_chromium_path(), concurrency=2, timeout_seconds=4, screenshots_per_replay=3
+        chromium_path=default_chromium_path(), concurrency=2, timeout_seconds=20, screenshots_per_replay=3
     )
 
     results = capture_replays_sync(jobs, tmp_path, settings, DEMO_PLAYER)
@@ -99,7 +100,7 @@ def test_demo_pages_are_screenshotted_concurrently_and_failures_are_recorded(tmp
     assert state.max_in_flight == 2  # replays overlapped, never more than the bound
     *captured, missing, never = results
     assert missing.status == "failed" and "HTTP 404" in missing.error and not missing.screenshots
-    assert never.status == "failed" and "time" in never.error.lower() and never.seconds < 8
+    assert never.status == "failed" and "time" in never.error.lower() and never.seconds < 3 * 20  # bounded
     for session, result in zip(SESSIONS, captured):
         assert result.status == "ok" and result.error is None
         assert [shot.path.name for shot in result.screenshots] == ["01.png", "02.png", "03.png"]

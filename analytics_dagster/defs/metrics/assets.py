@@ -193,7 +193,7 @@ def metrics_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
     store = object_store.store()
     metadata = {}
     for day, state in states.items():
-        report = publish_report(wh, store, day, state, LATE_DAYS)
+        report = publish_report(wh, store, day, state, LATE_DAYS, is_demo=demo[day])
         context.log.info(f"{day} dashboard: {store.uri(report.dashboard_key)} ({state.label()})")
         metadata[day.isoformat()] = {
             "dagster/row_count": sum(report.rows.values()),

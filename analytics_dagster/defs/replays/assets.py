@@ -3,12 +3,17 @@
 Partition D covers the replay sessions whose first events were uploaded on Moscow day D (see
 ``sql/replays/replay_session_events.sql``). ``replay_links`` hands the day's sessions to the next assets through the
 object store, so ``replay_screenshots`` runs the browser without holding the warehouse pool.
+
+A run may cover a range of days (``BackfillPolicy.single_run``): each asset works through the run's days one at a
+time, each day with its own metadata. The stage is its own failure domain: nothing outside it depends on it.
 """
 
 import datetime as dt
 import json
 import tempfile
 from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +21,7 @@ import pandas as pd
 
 from analytics_dagster.defs.automation import FOLLOWS_UPSTREAM
 from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
+from analytics_dagster.defs.reporting import combined_checks, record_days
 from analytics_dagster.defs.replays.resources import (
     AmplitudeReplayResource,
     GoogleDriveResource,
@@ -24,10 +30,14 @@ from analytics_dagster.defs.replays.resources import (
     ReplayBrowserResource,
 )
 from analytics_dagster.defs.resources import WAREHOUSE_POOL, ObjectStoreResource, WarehouseResource
+from analytics_dagster.lib.dwh.etl import ensure_load_log
+from analytics_dagster.lib.metrics import queries
 from analytics_dagster.lib.moscow_time import parse_day
+from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.replays.browser import BrowserSettings, CaptureResult, ReplayJob, capture_replays_sync
 from analytics_dagster.lib.replays.clustering import cluster_documents
 from analytics_dagster.lib.replays.demo_player import render_demo_player, serve_demo_pages
+from analytics_dagster.lib.replays.examples import first_pass_size, replays_needing_examples
 from analytics_dagster.lib.replays.links import links_frame, parse_replay_id, replay_key, replay_url
 from analytics_dagster.lib.replays.report import (
     FailedReplay,
@@ -41,12 +51,17 @@ from analytics_dagster.lib.replays.screen_text import ScreenText, resolve_text_s
 from analytics_dagster.lib.replays.sessions import ReplaySession, sample_sessions, sessions_from_events
 from analytics_dagster.lib.replays.storage import (
     MANIFEST_NAME,
+    ClusterMembers,
     ReplayShots,
     ScreenshotManifest,
     ShotRecord,
+    cluster_examples_prefix,
+    load_cluster_examples,
+    load_cluster_members,
     load_screenshot_manifest,
     load_sessions,
     report_prefix,
+    save_cluster_members,
     save_sessions,
     screenshots_prefix,
 )
@@ -65,6 +80,65 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     cells = frame.astype(str).map(lambda v: " ".join(v.split()).replace("|", "\\|")[:80])
     header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns)
     return header + "\n" + "\n".join("| " + " | ".join(row) + " |" for row in cells.itertuples(index=False))
+
+
+@dataclass(frozen=True)
+class _CheckOutcome:
+    """One day's result of a check, in the shape defs/reporting.combined_checks takes."""
+
+    passed: bool
+    metadata: dict
+    warn_only: bool
+
+
+def _combined_checks(
+    asset_key: dg.AssetKey, results: dict[str, dg.MaterializeResult]
+) -> list[dg.AssetCheckResult]:
+    return combined_checks(
+        {
+            day: {
+                (asset_key, check.check_name): _CheckOutcome(
+                    check.passed,
+                    # Plain values: combined_checks puts them into JSON metadata.
+                    {name: value.value for name, value in check.metadata.items()},
+                    check.severity == dg.AssetCheckSeverity.WARN,
+                )
+                for check in result.check_results or ()
+            }
+            for day, result in results.items()
+        }
+    )
+
+
+def _each_day(
+    context: dg.AssetExecutionContext, materialize_day: Callable[[str], dg.MaterializeResult]
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    """Runs ``materialize_day`` for each day of the run, oldest first. A one-day run yields that day's result
+    unchanged. Over a range, every day is attempted and gets its own metadata; when some fail, the days that
+    succeeded are recorded as materialized before the run fails, so a retry only needs the failed days (a
+    generator: events are recorded only when the body yields, never when it raises)."""
+    days = list(context.partition_keys)
+    if len(days) == 1:
+        yield materialize_day(days[0])
+        return
+    results: dict[str, dg.MaterializeResult] = {}
+    failures: dict[str, Exception] = {}
+    for day in days:
+        try:
+            results[day] = materialize_day(day)
+        except Exception as error:  # every day is attempted; the failures are reported together below
+            failures[day] = error
+            context.log.error(f"{context.asset_key.to_user_string()} {day} failed: {error}")
+    metadata = {day: dict(result.metadata or {}) for day, result in results.items()}
+    if failures:
+        yield from record_days(context, metadata, run_fails=True)
+        summary = "; ".join(f"{day}: {error}" for day, error in failures.items())
+        raise dg.Failure(
+            description=f"{len(failures)} of {len(days)} days failed ({summary})",
+            metadata={"failed_days": sorted(failures), "materialized_days": sorted(results)},
+        ) from next(iter(failures.values()))
+    yield from record_days(context, metadata)
+    yield dg.MaterializeResult(check_results=_combined_checks(context.asset_key, results))
 
 
 def _ensure_tables(warehouse, *tables: str) -> None:
@@ -95,8 +169,18 @@ def replay_links(
     warehouse: WarehouseResource,
     object_store: ObjectStoreResource,
     replay_amplitude: AmplitudeReplayResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    yield from _each_day(context, lambda day: _links_of_day(context, day, warehouse, object_store, replay_amplitude))
+
+
+def _links_of_day(
+    context: dg.AssetExecutionContext,
+    partition_key: str,
+    warehouse: WarehouseResource,
+    object_store: ObjectStoreResource,
+    replay_amplitude: AmplitudeReplayResource,
 ) -> dg.MaterializeResult:
-    day = parse_day(context.partition_key)
+    day = parse_day(partition_key)
     wh = warehouse.get()
     _ensure_tables(wh, "replay_links")
     events = wh.query_file(
@@ -147,6 +231,44 @@ def _capture(
         return capture_replays_sync(jobs, out_dir, settings, profile)
 
 
+def _screenshot_to_store(
+    store: ObjectStore,
+    prefix: str,
+    day: str,
+    selected: list[ReplaySession],
+    available: int,
+    amplitude: AmplitudeReplayResource,
+    browser: ReplayBrowserResource,
+) -> tuple[list[CaptureResult], ScreenshotManifest, dict[str, Path]]:
+    """Screenshots ``selected`` and replaces ``prefix`` in the object store with the PNGs and their manifest."""
+    link_settings = amplitude.link_settings()
+    with tempfile.TemporaryDirectory(prefix="replay-shots-") as tmp:
+        results = _capture(selected, amplitude, browser.settings(amplitude.storage_state), Path(tmp))
+        files = {f"{r.key}/{shot.path.name}": shot.path for r in results for shot in r.screenshots}
+        manifest = ScreenshotManifest(
+            day=day,
+            demo=amplitude.demo,
+            selected=len(selected),
+            available=available,
+            replays=[
+                ReplayShots(
+                    replay_id=r.replay_id,
+                    url=replay_url(r.replay_id, link_settings),
+                    status=r.status,
+                    seconds=round(r.seconds, 3),
+                    error=r.error,
+                    screenshots=[
+                        ShotRecord(f"{prefix}{r.key}/{shot.path.name}", shot.position, shot.page_text)
+                        for shot in r.screenshots
+                    ],
+                )
+                for r in results
+            ],
+        )
+        store.replace_prefix(prefix, files, commit_name=MANIFEST_NAME, commit_data=manifest.to_json())
+    return results, manifest, files
+
+
 @dg.asset(
     partitions_def=daily_partitions,
     backfill_policy=RANGE_BACKFILL_POLICY,
@@ -169,45 +291,38 @@ def replay_screenshots(
     object_store: ObjectStoreResource,
     replay_amplitude: AmplitudeReplayResource,
     replay_browser: ReplayBrowserResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    yield from _each_day(
+        context, lambda day: _screenshots_of_day(context, day, object_store, replay_amplitude, replay_browser)
+    )
+
+
+def _screenshots_of_day(
+    context: dg.AssetExecutionContext,
+    day: str,
+    object_store: ObjectStoreResource,
+    replay_amplitude: AmplitudeReplayResource,
+    replay_browser: ReplayBrowserResource,
 ) -> dg.MaterializeResult:
-    day = context.partition_key
     store = object_store.store()
     sessions = load_sessions(store, day)
-    selected = sample_sessions(sessions, replay_browser.max_replays_per_day)
-    demo = replay_amplitude.demo
-    settings = replay_browser.settings(replay_amplitude.storage_state)
-    if demo:
+    budget = replay_browser.max_replays_per_day
+    selected = sample_sessions(
+        sessions, first_pass_size(len(sessions), budget, replay_browser.cluster_example_reserve)
+    )
+    if replay_amplitude.demo:
         context.log.warning(
             "No AMPLITUDE_REPLAY_STORAGE_STATE set: screenshotting DEMO replay pages rendered from the events."
         )
-    context.log.info(f"Screenshotting {len(selected)} of {len(sessions)} replays, {settings.concurrency} at a time")
-
-    link_settings = replay_amplitude.link_settings()
-    with tempfile.TemporaryDirectory(prefix="replay-shots-") as tmp:
-        results = _capture(selected, replay_amplitude, settings, Path(tmp))
-        prefix = screenshots_prefix(day)
-        files = {f"{r.key}/{shot.path.name}": shot.path for r in results for shot in r.screenshots}
-        manifest = ScreenshotManifest(
-            day=day,
-            demo=demo,
-            selected=len(selected),
-            available=len(sessions),
-            replays=[
-                ReplayShots(
-                    replay_id=r.replay_id,
-                    url=replay_url(r.replay_id, link_settings),
-                    status=r.status,
-                    seconds=round(r.seconds, 3),
-                    error=r.error,
-                    screenshots=[
-                        ShotRecord(f"{prefix}{r.key}/{shot.path.name}", shot.position, shot.page_text)
-                        for shot in r.screenshots
-                    ],
-                )
-                for r in results
-            ],
-        )
-        store.replace_prefix(prefix, files, commit_name=MANIFEST_NAME, commit_data=manifest.to_json())
+    context.log.info(
+        f"Screenshotting {len(selected)} of {len(sessions)} replays (daily budget {budget}, the rest kept for "
+        f"clusters left without an example), {replay_browser.concurrency} at a time"
+    )
+    prefix = screenshots_prefix(day)
+    results, manifest, files = _screenshot_to_store(
+        store, prefix, day, selected, len(sessions), replay_amplitude, replay_browser
+    )
+    demo = manifest.demo
 
     failed = [r for r in results if r.status != "ok"]
     for result in failed:
@@ -266,8 +381,20 @@ def session_clusters(
     object_store: ObjectStoreResource,
     replay_analysis: ReplayAnalysisResource,
     replay_llm: LLMResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    yield from _each_day(
+        context, lambda day: _clusters_of_day(context, day, warehouse, object_store, replay_analysis, replay_llm)
+    )
+
+
+def _clusters_of_day(
+    context: dg.AssetExecutionContext,
+    day: str,
+    warehouse: WarehouseResource,
+    object_store: ObjectStoreResource,
+    replay_analysis: ReplayAnalysisResource,
+    replay_llm: LLMResource,
 ) -> dg.MaterializeResult:
-    day = context.partition_key
     store = object_store.store()
     sessions = load_sessions(store, day)
     manifest = load_screenshot_manifest(store, day)
@@ -295,6 +422,23 @@ def session_clusters(
     documents = [session_document(s, texts.get(s.replay_id, no_text).text) for s in sessions]
     result = cluster_documents(documents, method=replay_analysis.clustering, max_clusters=replay_analysis.max_clusters)
 
+    save_cluster_members(
+        store,
+        day,
+        [
+            ClusterMembers(
+                c.cluster_id,
+                c.size,
+                [sessions[i].replay_id for i in c.representatives]
+                + [
+                    s.replay_id
+                    for i, s in enumerate(sessions)
+                    if result.labels[i] == c.cluster_id and i not in c.representatives
+                ],
+            )
+            for c in result.clusters
+        ],
+    )
     day_date = parse_day(day)
     total = max(len(sessions), 1)
     clusters = pd.DataFrame(
@@ -373,6 +517,66 @@ def session_clusters(
     )
 
 
+@dg.asset(
+    partitions_def=daily_partitions,
+    backfill_policy=RANGE_BACKFILL_POLICY,
+    automation_condition=FOLLOWS_UPSTREAM,
+    group_name=GROUP,
+    deps=[session_clusters],
+    kinds={"python", "playwright"},
+    description="An example screenshot for each cluster none of whose sessions was screenshotted (its best "
+    "representative, largest clusters first), from the part of the daily screenshot budget the first pass kept "
+    "back. PNGs and a manifest under replays/<day>/cluster_examples/.",
+)
+def cluster_example_screenshots(
+    context: dg.AssetExecutionContext,
+    object_store: ObjectStoreResource,
+    replay_amplitude: AmplitudeReplayResource,
+    replay_browser: ReplayBrowserResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    yield from _each_day(
+        context, lambda day: _cluster_examples_of_day(context, day, object_store, replay_amplitude, replay_browser)
+    )
+
+
+def _cluster_examples_of_day(
+    context: dg.AssetExecutionContext,
+    day: str,
+    object_store: ObjectStoreResource,
+    replay_amplitude: AmplitudeReplayResource,
+    replay_browser: ReplayBrowserResource,
+) -> dg.MaterializeResult:
+    store = object_store.store()
+    first_pass = load_screenshot_manifest(store, day)
+    clusters = load_cluster_members(store, day)
+    screenshotted = {r.replay_id for r in first_pass.replays if r.status == "ok" and r.screenshots}
+    remaining = replay_browser.max_replays_per_day - len(first_pass.replays)
+    wanted = set(replays_needing_examples(clusters, screenshotted, remaining))
+    without = [c for c in clusters if not any(r in screenshotted for r in c.replay_ids)]
+    context.log.info(
+        f"{len(without)} of {len(clusters)} clusters have no screenshot; taking {len(wanted)} "
+        f"({remaining} left of the daily budget)"
+    )
+    selected = [s for s in load_sessions(store, day) if s.replay_id in wanted]
+    results, manifest, files = _screenshot_to_store(
+        store, cluster_examples_prefix(day), day, selected, len(without), replay_amplitude, replay_browser
+    )
+    for result in results:
+        if result.status != "ok":
+            context.log.warning(f"Replay {result.replay_id} failed: {result.error}")
+    shot = screenshotted | {r.replay_id for r in manifest.replays if r.status == "ok" and r.screenshots}
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(1 for r in results if r.status == "ok"),
+            "clusters": len(clusters),
+            "clusters_without_example_before": len(without),
+            "clusters_without_example_after": sum(1 for c in clusters if not any(r in shot for r in c.replay_ids)),
+            "budget_left_before": max(remaining, 0),
+            "screenshots": len(files),
+        }
+    )
+
+
 def _digests(clusters: pd.DataFrame, members: pd.DataFrame, links: pd.DataFrame) -> list[ClusterDigest]:
     members_by_id = members.set_index("replay_id")
     urls = dict(zip(links["replay_id"], links["replay_url"]))
@@ -419,8 +623,17 @@ def cluster_summaries(
     warehouse: WarehouseResource,
     object_store: ObjectStoreResource,
     replay_llm: LLMResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    yield from _each_day(context, lambda day: _summaries_of_day(context, day, warehouse, object_store, replay_llm))
+
+
+def _summaries_of_day(
+    context: dg.AssetExecutionContext,
+    day: str,
+    warehouse: WarehouseResource,
+    object_store: ObjectStoreResource,
+    replay_llm: LLMResource,
 ) -> dg.MaterializeResult:
-    day = context.partition_key
     day_date = parse_day(day)
     wh = warehouse.get()
     _ensure_tables(wh, "replay_links", "session_clusters", "session_cluster_members", "cluster_summaries")
@@ -487,44 +700,53 @@ def cluster_summaries(
 
 def _report_model(
     day: str,
-    manifest: ScreenshotManifest,
+    manifests: list[ScreenshotManifest],
     clusters: pd.DataFrame,
     members: pd.DataFrame,
     summaries: pd.DataFrame,
     links: pd.DataFrame,
     method: str,
+    is_demo: bool,
 ) -> tuple[ReplayReport, dict[str, str]]:
-    """The report and the screenshots it shows (file name beside the report -> object-store key)."""
+    """The report and the screenshots it shows (file name beside the report -> object-store key). ``manifests``:
+    the day's screenshots, then those taken for clusters that had none."""
+    shot_replays = [r for manifest in manifests for r in manifest.replays]
     # The screenshot with the most on screen (latest on a tie) shows a session best: usually its struggle.
     example_shot = {
         r.replay_id: max(reversed(r.screenshots), key=lambda shot: len(shot.page_text)).key
-        for r in manifest.replays
+        for r in shot_replays
         if r.status == "ok" and r.screenshots
     }
     links_by_id = links.set_index("replay_id")
     summaries_by_id = summaries.set_index("cluster_id")
     images: dict[str, str] = {}
+
+    def report_session(replay_id: str) -> ReportSession:
+        link = links_by_id.loc[replay_id]
+        image = None
+        if replay_id in example_shot:
+            image = replay_key(replay_id).replace("/", "_") + ".png"
+            images[image] = example_shot[replay_id]
+        return ReportSession(
+            replay_id=replay_id,
+            url=link["replay_url"],
+            user_key=link["user_key"],
+            start=pd.Timestamp(link["session_start"]).to_pydatetime(),
+            duration_seconds=float(link["duration_seconds"]),
+            event_count=int(link["event_count"]),
+            screenshot=image,
+        )
+
     report_clusters = []
     for row in clusters.itertuples(index=False):
         summary = summaries_by_id.loc[row.cluster_id]
-        sessions = []
-        for replay_id in json.loads(row.representative_replay_ids):
-            link = links_by_id.loc[replay_id]
-            image = None
-            if replay_id in example_shot:
-                image = replay_key(replay_id).replace("/", "_") + ".png"
-                images[image] = example_shot[replay_id]
-            sessions.append(
-                ReportSession(
-                    replay_id=replay_id,
-                    url=link["replay_url"],
-                    user_key=link["user_key"],
-                    start=pd.Timestamp(link["session_start"]).to_pydatetime(),
-                    duration_seconds=float(link["duration_seconds"]),
-                    event_count=int(link["event_count"]),
-                    screenshot=image,
-                )
-            )
+        sessions = [report_session(replay_id) for replay_id in json.loads(row.representative_replay_ids)]
+        example = None
+        if not any(session.screenshot for session in sessions):
+            # No representative was screenshotted: show the cluster through another of its sessions.
+            member_ids = members.loc[members["cluster_id"] == row.cluster_id, "replay_id"]
+            example_id = next((replay_id for replay_id in member_ids if replay_id in example_shot), None)
+            example = report_session(example_id) if example_id else None
         report_clusters.append(
             ReportCluster(
                 cluster_id=int(row.cluster_id),
@@ -538,20 +760,22 @@ def _report_model(
                 top_terms=json.loads(row.top_terms),
                 silhouette=None if pd.isna(row.silhouette) else float(row.silhouette),
                 sessions=sessions,
+                example=example,
             )
         )
     overall = members["silhouette"].dropna()
     sources = Counter(members["text_source"])
     report = ReplayReport(
         day=day,
-        demo=manifest.demo,
+        is_demo=is_demo,
+        demo=manifests[0].demo,
         sessions_with_replays=len(links),
-        screenshotted=sum(1 for r in manifest.replays if r.status == "ok"),
+        screenshotted=sum(1 for r in shot_replays if r.status == "ok"),
         clustering_method=method,
         silhouette=float(overall.mean()) if len(overall) else None,
         text_source=", ".join(f"{source} ({n})" for source, n in sources.most_common()) or "none",
         clusters=report_clusters,
-        failed=[FailedReplay(r.replay_id, r.url, r.error or "") for r in manifest.replays if r.status != "ok"],
+        failed=[FailedReplay(r.replay_id, r.url, r.error or "") for r in shot_replays if r.status != "ok"],
     )
     return report, images
 
@@ -561,7 +785,7 @@ def _report_model(
     backfill_policy=RANGE_BACKFILL_POLICY,
     automation_condition=FOLLOWS_UPSTREAM,
     group_name=GROUP,
-    deps=[cluster_summaries, replay_screenshots],
+    deps=[cluster_summaries, replay_screenshots, cluster_example_screenshots],
     pool=WAREHOUSE_POOL,
     kinds={"python", "html", "googledrive"},
     description="The day's replay report (Markdown and self-contained HTML: clusters, sizes, summaries, example "
@@ -573,21 +797,41 @@ def replay_report(
     object_store: ObjectStoreResource,
     replay_analysis: ReplayAnalysisResource,
     replay_gdrive: GoogleDriveResource,
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    yield from _each_day(
+        context, lambda day: _report_of_day(context, day, warehouse, object_store, replay_analysis, replay_gdrive)
+    )
+
+
+def _report_of_day(
+    context: dg.AssetExecutionContext,
+    day: str,
+    warehouse: WarehouseResource,
+    object_store: ObjectStoreResource,
+    replay_analysis: ReplayAnalysisResource,
+    replay_gdrive: GoogleDriveResource,
 ) -> dg.MaterializeResult:
-    day = context.partition_key
     params = {"day": parse_day(day)}
     wh = warehouse.get()
     _ensure_tables(wh, "replay_links", "session_clusters", "session_cluster_members", "cluster_summaries")
+    ensure_load_log(wh)
     clusters = wh.query_file("replays/day_session_clusters.sql", params)
     store = object_store.store()
+    manifests = [load_screenshot_manifest(store, day)]
+    examples = load_cluster_examples(store, day)
+    if examples is None:
+        context.log.warning(f"cluster_example_screenshots has not run for {day}: clusters may lack an example")
+    else:
+        manifests.append(examples)
     report, image_keys = _report_model(
         day,
-        load_screenshot_manifest(store, day),
+        manifests,
         clusters,
         wh.query_file("replays/day_cluster_members.sql", params),
         wh.query_file("replays/day_cluster_summaries.sql", params),
         wh.query_file("replays/day_replay_links.sql", params),
         clusters["method"].iloc[0] if len(clusters) else replay_analysis.clustering,
+        "demo" in queries.upload_origins(wh, params["day"] - dt.timedelta(days=1), params["day"]),
     )
     images = {name: store.get_bytes(key) for name, key in image_keys.items()}
     markdown = render_markdown(report)
@@ -605,7 +849,7 @@ def replay_report(
 
     metadata: dict[str, object] = {
         "dagster/row_count": len(report.clusters),
-        "demo_data": report.demo,
+        "demo_data": report.is_demo,
         "report": dg.MetadataValue.url(store.uri(prefix + "report.html")),
         "report_markdown": dg.MetadataValue.url(store.uri(prefix + "report.md")),
         "screenshots_in_report": len(images),

@@ -49,6 +49,9 @@ class ReplayBrowserResource(dg.ConfigurableResource):
     timeout_seconds: float = 90.0
     screenshots_per_replay: int = 4
     max_replays_per_day: int = 50
+    # Of max_replays_per_day, kept back for clusters left without a screenshot (at most a quarter of the budget;
+    # only used when the day has more replays than the budget; lib/replays/examples.py).
+    cluster_example_reserve: int = 8
 
     def settings(self, storage_state: str | None) -> BrowserSettings:
         return BrowserSettings(
@@ -162,6 +165,7 @@ def replay_resources_from_env() -> dict[str, dg.ConfigurableResource]:
             timeout_seconds=float(_number("REPLAY_TIMEOUT_SECONDS", 90.0, float, minimum=1)),
             screenshots_per_replay=int(_number("REPLAY_SCREENSHOTS_PER_REPLAY", 4)),
             max_replays_per_day=int(_number("REPLAY_MAX_PER_DAY", 50)),
+            cluster_example_reserve=int(_number("REPLAY_CLUSTER_EXAMPLES", 8, minimum=0)),
         ),
         "replay_analysis": ReplayAnalysisResource(
             text_source=_choice("REPLAY_TEXT_SOURCE", "auto", TEXT_SOURCES),

@@ -1,6 +1,11 @@
 """The daily metrics dashboard: one self-contained HTML file (plotly.js inlined, works offline) with DAU/WAU/MAU
 lines, the retention heatmap, top events, lifecycle, A/B results, the forecast with its interval band and the
-per-user picture (activity by hour, churn risk)."""
+per-user picture (activity by hour, churn risk).
+
+It says what the data does not cover: a window longer than the loaded history is labelled "MAU over 8 of 30 days"
+(stickiness too, and its line is dotted on the chart), cohorts that began before the first loaded day are left out
+or marked partial with a note (their users were seen only through late uploads), a chart without data says why,
+and demo data is labelled in the title and the header."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from analytics_dagster.lib.day_state import DayState, DayStatus
+from analytics_dagster.lib.metrics.rules import MONTH_DAYS, WEEK_DAYS
 
 COLORS = {"dau": "#2563eb", "wau": "#16a34a", "mau": "#9333ea", "forecast": "#ea580c", "band": "rgba(234,88,12,0.18)",
           "new": "#2563eb", "returning": "#16a34a", "resurrecting": "#f59e0b", "dormant": "#dc2626",
@@ -37,6 +43,20 @@ class DashboardData:
     forecasts: pd.DataFrame
     forecast_history: pd.DataFrame  # series, event_date, value
     user_engagement: pd.DataFrame
+    is_demo: bool = False  # the day's events came from the built-in demo source (queries.is_demo)
+    first_loaded_day: dt.date | None = None  # the first upload day in the warehouse (queries.first_loaded_day)
+
+    def covered_days(self, window: int, day: dt.date | None = None) -> int:
+        """How many of the ``window`` days ending on ``day`` (default: the dashboard's day) have loaded data."""
+        day = day or self.day
+        if self.first_loaded_day is None:
+            return window
+        return max(0, min(window, (day - self.first_loaded_day).days + 1))
+
+    def window_label(self, name: str, window: int) -> str:
+        """'MAU (30 days)', or 'MAU over 8 of 30 days' while the loaded history is shorter than the window."""
+        covered = self.covered_days(window)
+        return f"{name} ({window} days)" if covered == window else f"{name} over {covered} of {window} days"
 
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
@@ -55,12 +75,28 @@ def _daily_axis(fig: go.Figure, days: int) -> go.Figure:
     return fig
 
 
-def activity_figure(history: pd.DataFrame) -> go.Figure:
+def activity_figure(data: DashboardData) -> go.Figure:
+    history = data.activity_history
+    days = [pd.Timestamp(v).date() for v in history["metric_date"]]
     fig = go.Figure()
-    for column in ("dau", "wau", "mau"):
-        fig.add_trace(go.Scatter(x=_dates(history["metric_date"]), y=history[column].astype(float).tolist(),
-                                 mode="lines+markers", name=column.upper(), line=dict(color=COLORS[column])))
-    return _layout(_daily_axis(fig, len(history)), "Active users (DAU, WAU = 7 days, MAU = 30 days)")
+    fig.add_trace(go.Scatter(x=_dates(days), y=history["dau"].astype(float).tolist(), mode="lines+markers",
+                             name="DAU", line=dict(color=COLORS["dau"])))
+    for column, window in (("wau", WEEK_DAYS), ("mau", MONTH_DAYS)):
+        covered = [data.covered_days(window, day) == window for day in days]
+        values = history[column].astype(float).tolist()
+        # Days whose window reaches back before the data starts: a dotted line, so a climb is not read as growth.
+        partial_end = max((i for i, full in enumerate(covered) if not full), default=-1)
+        if partial_end >= 0:
+            fig.add_trace(go.Scatter(
+                x=_dates(days[:partial_end + 2]), y=values[:partial_end + 2], mode="lines+markers",
+                name=f"{column.upper()}, window not yet covered by data", line=dict(color=COLORS[column], dash="dot"),
+                marker=dict(symbol="circle-open")))
+        if partial_end + 1 < len(days):
+            fig.add_trace(go.Scatter(x=_dates(days[partial_end + 1:]), y=values[partial_end + 1:],
+                                     mode="lines+markers", name=column.upper(), line=dict(color=COLORS[column])))
+    return _layout(_daily_axis(fig, len(history)),
+                   f"Active users (DAU; WAU = {WEEK_DAYS} days; MAU = {MONTH_DAYS} days; dotted = window not yet "
+                   "covered by data)")
 
 
 def top_events_figure(top: pd.DataFrame) -> go.Figure:
@@ -75,10 +111,16 @@ def top_events_figure(top: pd.DataFrame) -> go.Figure:
     return _layout(fig, "Top events of the day (count and unique users)", height=460)
 
 
-def retention_heatmap(weekly: pd.DataFrame) -> go.Figure:
+def retention_heatmap(weekly: pd.DataFrame, first_loaded_day: dt.date | None) -> go.Figure:
     first_time = weekly[weekly["cohort_type"] == "first_time"].sort_values(["cohort_start", "week_number"])
     labels = [f"Week {k}" for k in range(5)] + ["Week 5+"]
-    cohorts = [f"{pd.Timestamp(s).date()} (n={int(n)})" for s, n in
+
+    def cohort_label(start, size) -> str:
+        start = pd.Timestamp(start).date()
+        partial = first_loaded_day is not None and start < first_loaded_day
+        return f"{start} (n={int(size)}{', partial week' if partial else ''})"
+
+    cohorts = [cohort_label(s, n) for s, n in
                first_time[["cohort_start", "cohort_size"]].drop_duplicates().itertuples(index=False)]
     rates = first_time.pivot(index="cohort_start", columns="week_number", values="retention_rate")
     complete = first_time.pivot(index="cohort_start", columns="week_number", values="is_complete").astype(bool)
@@ -100,9 +142,10 @@ def retention_heatmap(weekly: pd.DataFrame) -> go.Figure:
 
 
 def daily_retention_figure(daily: pd.DataFrame) -> go.Figure:
+    """Curves of the complete cohort days only (``daily`` holds nothing else; see _complete_days)."""
     fig = go.Figure()
     for cohort_type, dash in (("first_time", "solid"), ("recurring", "dot")):
-        rows = daily[(daily["cohort_type"] == cohort_type) & daily["is_complete"].astype(bool)]
+        rows = daily[daily["cohort_type"] == cohort_type]
         grouped = rows.groupby("day_number").agg(returned=("returned_on_day", "sum"),
                                                  after=("returned_on_or_after_day", "sum"),
                                                  size=("cohort_size", "sum"))
@@ -111,7 +154,9 @@ def daily_retention_figure(daily: pd.DataFrame) -> go.Figure:
             fig.add_trace(go.Scatter(x=grouped.index.tolist(), y=rate.tolist(), mode="lines",
                                      name=f"{cohort_type.replace('_', '-')} {label}",
                                      line=dict(dash=dash if column == "returned" else "dash")))
-    fig.update_xaxes(title="day N")
+    # Whole days only: plotly would otherwise put ticks at half days on a short range.
+    fig.update_xaxes(title="day N", tickmode="linear", tick0=0, dtick=1 if daily["day_number"].max() <= 15 else 5,
+                     tickformat="d", rangemode="tozero")
     fig.update_yaxes(title="% of cohort", range=[0, 100])
     return _layout(fig, "N-day retention D0..D30 (complete cohort days only, size-weighted)")
 
@@ -185,7 +230,7 @@ def churn_figure(users: pd.DataFrame) -> go.Figure:
 
 _TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Product metrics {{ day }}</title>
+<title>{{ "[DEMO] " if is_demo }}Product metrics {{ day }}</title>
 <script type="text/javascript">{{ plotly_js | safe }}</script>
 <style>
  body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; background: #f1f5f9; color: #0f172a; }
@@ -197,17 +242,22 @@ _TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!DOCTYPE html>
  .kpis { display: flex; gap: 14px; flex-wrap: wrap; }
  .kpi { background: white; border-radius: 10px; padding: 12px 18px; min-width: 130px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
  .kpi b { display: block; font-size: 24px; } .kpi span { color: #475569; font-size: 13px; }
+ .kpi small { display: block; color: #b45309; font-size: 12px; }
  table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { padding: 5px 8px; border-bottom: 1px solid #e2e8f0; text-align: left; }
  .empty { color: #64748b; padding: 30px; text-align: center; }
+ .note { color: #92400e; background: #fffbeb; border-radius: 6px; padding: 6px 10px; margin: 4px 0 8px; font-size: 13px; }
  .status { display: inline-block; padding: 2px 8px; border-radius: 6px; background: {{ status_colour }}; color: #0f172a; }
+ .demo { display: inline-block; padding: 2px 8px; border-radius: 6px; background: #fde047; color: #422006; font-weight: bold; }
 </style></head>
 <body>
-<header><h1>Product metrics — {{ day }} (Moscow day)</h1>
+<header><h1>Product metrics — {{ day }} (Moscow day){% if is_demo %} <span class="demo" id="demo-data">DEMO DATA</span>{% endif %}</h1>
+{% if is_demo %}<p>These figures are computed from the built-in demo source, not from Amplitude or AppMetrica.</p>{% endif %}
 <p><span class="status" id="day-state" data-state="{{ state.status.value }}"><b>{{ state.status.value }}</b>: {{ state.detail() }}</span>
- Events count by the Moscow day they happened; uploads up to {{ late_days }} days late are included.</p></header>
+ Events count by the Moscow day they happened; uploads up to {{ late_days }} days late are included.</p>
+{% if coverage %}<p id="coverage">{{ coverage }}</p>{% endif %}</header>
 <main>
-<section class="wide kpis">{% for label, value in kpis %}<div class="kpi"><span>{{ label }}</span><b>{{ value }}</b></div>{% endfor %}</section>
-{% for chart in charts %}<section class="card{{ ' wide' if chart.wide else '' }}">{% if chart.html %}{{ chart.html | safe }}{% else %}<h3>{{ chart.title }}</h3><div class="empty">{{ chart.empty }}</div>{% endif %}</section>
+<section class="wide kpis">{% for kpi in kpis %}<div class="kpi"><span>{{ kpi.label }}</span><b>{{ kpi.value }}</b>{% if kpi.note %}<small>{{ kpi.note }}</small>{% endif %}</div>{% endfor %}</section>
+{% for chart in charts %}<section class="card{{ ' wide' if chart.wide else '' }}" id="card-{{ chart.div_id }}">{% if chart.note %}<p class="note">{{ chart.note }}</p>{% endif %}{% if chart.html %}{{ chart.html | safe }}{% else %}<h3>{{ chart.title }}</h3><div class="empty">{{ chart.empty }}</div>{% endif %}</section>
 {% endfor %}
 <section class="card wide"><h3>A/B tests</h3>
 {% if ab_rows %}<ul>{% for experiment, summary in ab_summaries.items() %}<li><b>{{ experiment }}</b>: {{ summary }}</li>{% endfor %}</ul>
@@ -222,17 +272,23 @@ _TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!DOCTYPE html>
 @dataclass
 class _Chart:
     title: str
+    div_id: str
     html: str | None
     empty: str = ""
     wide: bool = False
+    note: str = ""
 
 
-def _chart(title: str, build, frame: pd.DataFrame, empty: str, *, wide: bool = False, div_id: str) -> _Chart:
+def _chart(title: str, build, frame: pd.DataFrame, empty: str, *, wide: bool = False, div_id: str,
+           note: str = "") -> _Chart:
+    """A chart card; ``frame`` is exactly what the chart plots, so an empty one gets ``empty`` (why) instead of
+    blank axes."""
     if frame is None or frame.empty:
-        return _Chart(title, None, empty, wide)
+        return _Chart(title, div_id, None, empty, wide, note)
     figure = build()
-    return _Chart(title, figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                                        config={"displaylogo": False, "responsive": True}), wide=wide)
+    return _Chart(title, div_id, figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                                                config={"displaylogo": False, "responsive": True}),
+                  wide=wide, note=note)
 
 
 def _fmt(value, pattern: str) -> str:
@@ -256,43 +312,101 @@ def _ab_rows(ab: pd.DataFrame) -> list[dict[str, str]]:
     return rows
 
 
-def _kpis(data: DashboardData) -> list[tuple[str, str]]:
+@dataclass
+class _Kpi:
+    label: str
+    value: str
+    note: str = ""
+
+
+def _kpis(data: DashboardData) -> list[_Kpi]:
     overall = data.activity[data.activity["dimension"] == "all"]
     if overall.empty:
-        return [("DAU", "no data")]
+        return [_Kpi("DAU", "no data")]
     row = overall.iloc[0]
-    kpis = [("DAU", f"{int(row['dau']):,}"), ("WAU", f"{int(row['wau']):,}"), ("MAU", f"{int(row['mau']):,}"),
-            ("New users", f"{int(row['new_users']):,}"), ("Stickiness DAU/MAU", _fmt(row["stickiness"], "{:.1%}"))]
-    for segment in data.activity[data.activity["dimension"] == "source"].itertuples():
-        kpis.append((f"DAU {segment.segment}", f"{int(segment.dau):,}"))
+    mau_short = data.covered_days(MONTH_DAYS) < MONTH_DAYS
+    kpis = [
+        _Kpi("DAU", f"{int(row['dau']):,}"),
+        _Kpi(data.window_label("WAU", WEEK_DAYS), f"{int(row['wau']):,}"),
+        _Kpi(data.window_label("MAU", MONTH_DAYS), f"{int(row['mau']):,}"),
+        _Kpi("New users", f"{int(row['new_users']):,}",
+             f"first seen since {data.first_loaded_day}" if mau_short and data.first_loaded_day else ""),
+        # Stickiness divides by MAU, so it carries MAU's caveat.
+        _Kpi("Stickiness DAU/MAU", _fmt(row["stickiness"], "{:.1%}"),
+             data.window_label("MAU", MONTH_DAYS) if mau_short else ""),
+    ]
+    # Segments as named in metrics_activity: by source (Amplitude, AppMetrica) and by the platform field.
+    for dimension in ("source", "platform"):
+        for segment in data.activity[data.activity["dimension"] == dimension].itertuples():
+            kpis.append(_Kpi(f"DAU · {dimension} {segment.segment}", f"{int(segment.dau):,}"))
     return kpis
+
+
+def _coverage(data: DashboardData) -> str:
+    if data.first_loaded_day is None or data.covered_days(MONTH_DAYS) == MONTH_DAYS:
+        return ""
+    covered = data.covered_days(MONTH_DAYS)
+    return (f"Data starts on {data.first_loaded_day}: {covered} day{'s' if covered != 1 else ''} loaded, so windows "
+            "longer than that (WAU, MAU, stickiness) cover only those days and say so.")
+
+
+def _loaded_cohorts(data: DashboardData) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The weekly and daily retention rows of cohorts that began on or after the first loaded day (a week that
+    began before it is kept, marked partial), and the note saying what was left out."""
+    weekly, daily, first = data.retention_weekly, data.retention_daily, data.first_loaded_day
+    if first is None or (weekly.empty and daily.empty):
+        return weekly, daily, ""
+    cohort_end = pd.to_datetime(weekly["cohort_end"]).dt.date if len(weekly) else pd.Series(dtype=object)
+    cohort_start = pd.to_datetime(weekly["cohort_start"]).dt.date if len(weekly) else pd.Series(dtype=object)
+    cohort_date = pd.to_datetime(daily["cohort_date"]).dt.date if len(daily) else pd.Series(dtype=object)
+    early_weeks = cohort_end < first
+    early_days = cohort_date < first
+    partial = bool((~early_weeks & (cohort_start < first)).any())
+    if not early_weeks.any() and not early_days.any() and not partial:
+        return weekly, daily, ""
+    note = (f"Data starts on {first}: cohorts that began before it are left out (their users were seen only "
+            "through events uploaded late)")
+    note += "; the week it falls in is marked partial." if partial else "."
+    return weekly[~early_weeks.to_numpy()], daily[~early_days.to_numpy()], note
+
+
+def _complete_days(daily: pd.DataFrame) -> pd.DataFrame:
+    return daily[daily["is_complete"].astype(bool)] if len(daily) else daily
 
 
 def render_dashboard(data: DashboardData, late_days: int) -> str:
     day_forecast = data.forecasts
+    weekly, daily, cohort_note = _loaded_cohorts(data)
+    first_time_weeks = weekly[weekly["cohort_type"] == "first_time"] if len(weekly) else weekly
+    complete_days = _complete_days(daily)
     charts = [
-        _chart("Active users", lambda: activity_figure(data.activity_history), data.activity_history,
-               "No daily rollups yet.", wide=True, div_id="chart-activity"),
+        _chart("Active users", lambda: activity_figure(data), data.activity_history,
+               "No daily rollups yet: materialize metrics_activity for the days before this one.", wide=True,
+               div_id="chart-activity"),
         _chart("DAU forecast", lambda: forecast_figure(day_forecast, data.forecast_history),
                day_forecast[day_forecast["series"] == "dau"] if not day_forecast.empty else day_forecast,
                "Forecasts need at least 2 days of history.", div_id="chart-forecast"),
         _chart("Top events", lambda: top_events_figure(data.top_events), data.top_events,
                "No events on this day.", div_id="chart-top-events"),
-        _chart("Weekly retention", lambda: retention_heatmap(data.retention_weekly), data.retention_weekly,
-               "No cohorts yet.", div_id="chart-retention-weekly"),
-        _chart("N-day retention", lambda: daily_retention_figure(data.retention_daily), data.retention_daily,
-               "No cohorts yet.", div_id="chart-retention-daily"),
+        _chart("Weekly retention", lambda: retention_heatmap(weekly, data.first_loaded_day), first_time_weeks,
+               "No first-time cohort since the data starts." if cohort_note else "No cohorts yet.",
+               div_id="chart-retention-weekly", note=cohort_note),
+        _chart("N-day retention", lambda: daily_retention_figure(complete_days), complete_days,
+               "No cohort day is over yet: day N of a cohort counts once that day has ended.",
+               div_id="chart-retention-daily", note=cohort_note),
         _chart("Lifecycle", lambda: lifecycle_figure(data.lifecycle_history), data.lifecycle_history,
-               "No lifecycle yet.", div_id="chart-lifecycle"),
+               "No lifecycle yet: materialize metrics_lifecycle for the days before this one.",
+               div_id="chart-lifecycle"),
         _chart("A/B tests", lambda: ab_figure(data.ab_tests),
                data.ab_tests[data.ab_tests["relative_lift"].notna()] if not data.ab_tests.empty else data.ab_tests,
-               "No experiment comparison yet.", div_id="chart-ab"),
+               "No experiment has a variant to compare with its control yet.", div_id="chart-ab"),
         _chart("Activity by hour", lambda: hours_figure(data.user_engagement), data.user_engagement,
                "No active users in the last 30 days.", div_id="chart-hours"),
         _chart("Churn risk", lambda: churn_figure(data.user_engagement), data.user_engagement,
                "No active users in the last 30 days.", div_id="chart-churn"),
     ]
     return _TEMPLATE.render(
-        day=data.day.isoformat(), state=data.state, status_colour=STATUS_COLOURS[data.state.status], late_days=late_days, plotly_js=get_plotlyjs(),
+        day=data.day.isoformat(), state=data.state, status_colour=STATUS_COLOURS[data.state.status],
+        late_days=late_days, plotly_js=get_plotlyjs(), is_demo=data.is_demo, coverage=_coverage(data),
         kpis=_kpis(data), charts=charts, ab_rows=_ab_rows(data.ab_tests), ab_summaries=data.ab_summaries,
     )

@@ -127,6 +127,12 @@ def loaded_uploads(warehouse: Warehouse, since: dt.date, sources: Iterable[str])
     return loaded
 
 
+def first_loaded_day(warehouse: Warehouse) -> dt.date | None:
+    """The first upload day in the warehouse (dwh_partition_loads), None before any load: where the data starts.
+    Events of earlier days exist only through late uploads, so windows and cohorts before it are not covered."""
+    return as_date(warehouse.query_file("metrics/first_loaded_day.sql", {})["first_day"].iloc[0])
+
+
 def upload_origins(warehouse: Warehouse, first: dt.date, last: dt.date) -> set[str]:
     """Where the upload days ``first..last`` came from ('demo', 'export_api', ...): a metric day is demo data when
     any upload day of its window is."""

@@ -48,7 +48,10 @@ def report_tables(wh, day: dt.date) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def publish_report(wh, store: ObjectStore, day: dt.date, state: DayState, late_days: int) -> PublishedReport:
+def publish_report(wh, store: ObjectStore, day: dt.date, state: DayState, late_days: int,
+                   is_demo: bool = False) -> PublishedReport:
+    """``is_demo``: an upload day the metric day reads came from the demo source (labelled in the dashboard and the
+    exports)."""
     tables = report_tables(wh, day)
     ab = tables["ab_tests"]
     data = DashboardData(
@@ -65,10 +68,12 @@ def publish_report(wh, store: ObjectStore, day: dt.date, state: DayState, late_d
         forecasts=tables["forecasts"],
         forecast_history=queries.daily_series(wh, day),
         user_engagement=tables["user_engagement"],
+        is_demo=is_demo,
+        first_loaded_day=queries.first_loaded_day(wh),
     )
     prefix = f"{REPORT_PREFIX}/{day.isoformat()}"
     with tempfile.TemporaryDirectory() as tmp:
-        files = write_exports(tables, day, Path(tmp), state)
+        files = write_exports(tables, day, Path(tmp), state, is_demo=is_demo)
         dashboard = Path(tmp) / DASHBOARD_FILE
         dashboard.write_text(render_dashboard(data, late_days), encoding="utf-8")
         files[dashboard.name] = dashboard

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 import jinja2
 
+from analytics_dagster.lib.moscow_time import MOSCOW_UTC_OFFSET
 from analytics_dagster.lib.replays.sessions import ReplaySession, SessionEvent
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -105,6 +106,7 @@ def render_demo_player(session: ReplaySession) -> str:
         .get_template("demo_player.html.j2")
         .render(
             session=session,
+            moscow_start=(session.start + MOSCOW_UTC_OFFSET).strftime("%Y-%m-%d %H:%M:%S"),
             screens=screens,
             pages=session.pages[:MAX_NAV_PAGES],
             markers=markers,

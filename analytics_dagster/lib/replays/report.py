@@ -1,7 +1,9 @@
 """The daily replay report: clusters with their sizes, summaries, example screenshots and links to the replays.
 
 Rendered twice from one model: Markdown (screenshots as files beside it) and a self-contained HTML page
-(screenshots embedded), so the HTML reads the same from the object store, a mail or Google Drive.
+(screenshots embedded, opening full size in the page), so the HTML reads the same from the object store, a mail or
+Google Drive. Times are Moscow times, like the day the report covers; summaries are Markdown, rendered in the HTML
+(markdown-it, raw HTML off, so an LLM's answer cannot inject markup).
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import jinja2
+import markupsafe
+from markdown_it import MarkdownIt
 
+from analytics_dagster.lib.moscow_time import MOSCOW_UTC_OFFSET
 from analytics_dagster.lib.replays.demo_player import TEMPLATES_DIR
 
 
@@ -41,6 +46,13 @@ class ReportCluster:
     top_terms: list[str]
     silhouette: float | None
     sessions: list[ReportSession]  # representatives
+    # When no representative has a screenshot: another session of the cluster that has one (None: not one has).
+    example: ReportSession | None = None
+
+    @property
+    def gallery(self) -> list[ReportSession]:
+        shown = [s for s in self.sessions if s.screenshot]
+        return shown or ([self.example] if self.example and self.example.screenshot else [])
 
 
 @dataclass(frozen=True)
@@ -53,7 +65,8 @@ class FailedReplay:
 @dataclass
 class ReplayReport:
     day: str
-    demo: bool
+    is_demo: bool  # the sessions' events came from the built-in demo source
+    demo: bool  # the screenshots are demo pages rendered from the events, not Amplitude's player
     sessions_with_replays: int
     screenshotted: int
     clustering_method: str
@@ -61,7 +74,9 @@ class ReplayReport:
     text_source: str
     clusters: list[ReportCluster] = field(default_factory=list)
     failed: list[FailedReplay] = field(default_factory=list)
-    generated_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    generated_at: str = field(
+        default_factory=lambda: (dt.datetime.now(dt.UTC) + MOSCOW_UTC_OFFSET).strftime("%Y-%m-%d %H:%M Moscow time")
+    )
 
     @property
     def summary_sources(self) -> str:
@@ -72,6 +87,23 @@ class ReplayReport:
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     return f"{minutes}m {secs:02d}s"
+
+
+def _moscow_time(utc: dt.datetime, day: str) -> str:
+    """HH:MM:SS in Moscow of a naive UTC time, with the date in front when it is not the report's ``day`` (a
+    session uploaded on the day may have started the evening before)."""
+    moscow = utc + MOSCOW_UTC_OFFSET
+    return moscow.strftime("%H:%M:%S" if moscow.date().isoformat() == day else "%Y-%m-%d %H:%M:%S")
+
+
+@lru_cache(maxsize=1)
+def _markdown_renderer() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+
+def _markdown_html(text: str) -> markupsafe.Markup:
+    # markdown-it escapes any raw HTML itself ("html": False), so its output is safe to insert.
+    return markupsafe.Markup(_markdown_renderer().render(str(text)))
 
 
 def _markdown_text(text: str) -> str:
@@ -96,6 +128,8 @@ def _environments() -> tuple[jinja2.Environment, jinja2.Environment]:
         env.filters["duration"] = _duration
         env.filters["cell"] = _markdown_cell
         env.filters["text"] = _markdown_text
+        env.filters["moscow"] = _moscow_time
+        env.filters["markdown"] = _markdown_html
         return env
 
     return build(False), build(True)

@@ -3,6 +3,9 @@
 replays/<day>/sessions.json.gz                      the day's replay sessions with their events (replay_links)
 replays/<day>/screenshots/<device>/<session>/NN.png  screenshots (replay_screenshots)
 replays/<day>/screenshots/_manifest.json            per replay: status, error, screenshot keys, page text
+replays/<day>/clusters.json                         each cluster's sessions, representatives first (session_clusters)
+replays/<day>/cluster_examples/...                  screenshots of clusters that had none, same layout and manifest
+                                                    as screenshots/ (cluster_example_screenshots)
 reports/replays/<day>/report.md, report.html, *.png the daily report (replay_report)
 llm_cache/<sha256>.json, llm_usage/<day>.json       LLM answers and the day's token use
 ocr_cache/<sha256 of the PNG>.txt                   Tesseract's reading of a screenshot
@@ -27,6 +30,14 @@ def sessions_key(day: str) -> str:
 
 def screenshots_prefix(day: str) -> str:
     return f"replays/{day}/screenshots/"
+
+
+def cluster_examples_prefix(day: str) -> str:
+    return f"replays/{day}/cluster_examples/"
+
+
+def clusters_key(day: str) -> str:
+    return f"replays/{day}/clusters.json"
 
 
 def report_prefix(day: str) -> str:
@@ -102,3 +113,28 @@ def load_screenshot_manifest(store: ObjectStore, day: str) -> ScreenshotManifest
     if not store.exists(key):
         raise FileNotFoundError(f"{key} is missing: materialize replay_screenshots for {day} first")
     return ScreenshotManifest.from_json(store.get_bytes(key))
+
+
+def load_cluster_examples(store: ObjectStore, day: str) -> ScreenshotManifest | None:
+    """The screenshots taken after clustering, or None when cluster_example_screenshots has not run for the day."""
+    key = cluster_examples_prefix(day) + MANIFEST_NAME
+    return ScreenshotManifest.from_json(store.get_bytes(key)) if store.exists(key) else None
+
+
+@dataclass(frozen=True)
+class ClusterMembers:
+    cluster_id: int
+    size: int
+    replay_ids: list[str]  # representatives first (best first), then the other members
+
+
+def save_cluster_members(store: ObjectStore, day: str, clusters: list[ClusterMembers]) -> None:
+    payload = {"day": day, "clusters": [vars(c) for c in clusters]}
+    store.put_bytes(clusters_key(day), json.dumps(payload, indent=1).encode())
+
+
+def load_cluster_members(store: ObjectStore, day: str) -> list[ClusterMembers]:
+    key = clusters_key(day)
+    if not store.exists(key):
+        raise FileNotFoundError(f"{key} is missing: materialize session_clusters for {day} first")
+    return [ClusterMembers(**c) for c in json.loads(store.get_bytes(key))["clusters"]]

@@ -6,7 +6,9 @@ CREATE OR REPLACE VIEW metrics_counted_events AS
 SELECT
     uuid,
     source,
-    CASE WHEN source = 'appmetrica' THEN 'mobile' ELSE 'web' END AS source_group,
+    -- The segment "by source" is named for the source, not for a platform: Amplitude also records mobile-SDK events,
+    -- so "web" would be wrong for it (the platform segments come from the platform field).
+    CASE source WHEN 'amplitude' THEN 'Amplitude' WHEN 'appmetrica' THEN 'AppMetrica' ELSE source END AS source_group,
     coalesce(platform, 'unknown') AS platform,
     partition_date,
     event_date,
