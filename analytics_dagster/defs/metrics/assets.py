@@ -48,7 +48,7 @@ class MetricSpec:
 METRIC_SPECS = (
     MetricSpec("metrics_activity",
                "DAU, WAU (7 days), MAU (30 days), new users, events and stickiness (DAU/MAU) of the Moscow day; "
-               "overall, by source and by platform.",
+               "overall, by source (Amplitude / AppMetrica) and by platform (Web / iOS / Android).",
                checks={"activity_counts_consistent": "new users <= DAU <= WAU <= MAU in every segment; no segment "
                                                      "above the overall figure",
                        DAY_STATE_CHECK: "Passes when every recomputed day is final; fails (ERROR) when one is "
