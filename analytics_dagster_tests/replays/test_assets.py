@@ -112,7 +112,7 @@ def test_whole_stage_offline_then_with_an_llm_server(
         assert quote(replay_id, safe="") in markdown
     assert html.count("data:image/png;base64,") >= len(clusters)
     report_meta = _metadata(offline, "replay_report")
-    assert report_meta["report"].value == store.uri(report_prefix(PARTITION) + "report.html")
+    assert report_meta["report"].value == store.public_url(report_prefix(PARTITION) + "report.html")
     assert "google_drive_folder" not in report_meta
 
     # 2) The same day with an OpenAI-compatible server and Drive publishing: summaries come from the server.

@@ -60,7 +60,7 @@ def _day_metadata(result: DayResult, store: ObjectStore) -> dict[str, Any]:
         "origin": manifest.origin,
         "files": len(manifest.files),
         "bytes": manifest.total_bytes,
-        "location": dg.MetadataValue.url(store.uri(manifest_key(manifest.source, manifest.partition))),
+        "location": dg.MetadataValue.url(store.public_url(manifest_key(manifest.source, manifest.partition))),
         "preview": dg.MetadataValue.md(result.preview),
         **result.metadata,
     }

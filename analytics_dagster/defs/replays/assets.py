@@ -215,7 +215,7 @@ def replay_screenshots(
     if results and len(failed) == len(results):
         raise dg.Failure(
             f"every one of the {len(results)} replays failed to screenshot; first error: {failed[0].error}",
-            metadata={"manifest": dg.MetadataValue.url(store.uri(prefix + MANIFEST_NAME))},
+            metadata={"manifest": dg.MetadataValue.url(store.public_url(prefix + MANIFEST_NAME))},
         )
     ok_seconds = [r.seconds for r in results if r.status == "ok"]
     failure_share = len(failed) / len(results) if results else 0.0
@@ -234,7 +234,7 @@ def replay_screenshots(
             "failed": len(failed),
             "screenshots": len(files),
             "seconds_per_replay": round(sum(ok_seconds) / len(ok_seconds), 2) if ok_seconds else 0.0,
-            "manifest": dg.MetadataValue.url(store.uri(prefix + MANIFEST_NAME)),
+            "manifest": dg.MetadataValue.url(store.public_url(prefix + MANIFEST_NAME)),
             "preview": dg.MetadataValue.md(_markdown_table(preview.head(_PREVIEW_ROWS))),
         },
         check_results=[
@@ -606,8 +606,8 @@ def replay_report(
     metadata: dict[str, object] = {
         "dagster/row_count": len(report.clusters),
         "demo_data": report.demo,
-        "report": dg.MetadataValue.url(store.uri(prefix + "report.html")),
-        "report_markdown": dg.MetadataValue.url(store.uri(prefix + "report.md")),
+        "report": dg.MetadataValue.url(store.public_url(prefix + "report.html")),
+        "report_markdown": dg.MetadataValue.url(store.public_url(prefix + "report.md")),
         "screenshots_in_report": len(images),
         "preview": dg.MetadataValue.md(markdown),
     }
