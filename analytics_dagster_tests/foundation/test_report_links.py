@@ -122,7 +122,8 @@ def test_report_server_is_read_only_and_stays_inside_the_folder(report_server, t
             assert client.request(method, "/reports/r.html", content=b"overwritten").status_code == 501, method
     assert (root / "reports" / "r.html").read_bytes() == REPORT
     host, port = urllib.parse.urlsplit(report_server).netloc.split(":")
-    for raw in ("/../secret.txt", "/reports/../../secret.txt", "/%2e%2e/secret.txt", "/reports/%2E%2E/%2E%2E/secret.txt"):
+    escapes = ("/../secret.txt", "/reports/../../secret.txt", "/%2e%2e/secret.txt", "/reports/%2E%2E/%2e%2E/secret.txt")
+    for raw in escapes:
         connection = http.client.HTTPConnection(host, int(port), timeout=30)  # sends the path as is, unnormalised
         connection.request("GET", raw)
         response = connection.getresponse()
