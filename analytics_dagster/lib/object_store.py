@@ -111,7 +111,7 @@ class LocalObjectStore(ObjectStore):
     def __init__(self, root: str | os.PathLike, public_base_url: str = LOCAL_REPORTS_BASE_URL):
         self.root = Path(root).resolve()
         if not public_base_url.startswith(("http://", "https://")):
-            raise ValueError(f"the reports base URL must be an http(s) URL, not {public_base_url!r}")
+            raise ValueError(f"the reports base URL (REPORTS_BASE_URL) must be an http(s) URL, not {public_base_url!r}")
         self.public_base_url = public_base_url.rstrip("/")
 
     def _path(self, key: str) -> Path:
@@ -199,7 +199,9 @@ class S3ObjectStore(ObjectStore):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.url_expiry_seconds = url_expiry_seconds
-        client.meta.events.register_first("choose-signer.s3.GetObject", _presign_with_sigv4)
+        client.meta.events.register_first(
+            "choose-signer.s3.GetObject", _presign_with_sigv4, unique_id="analytics_dagster.presign_with_sigv4"
+        )
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
