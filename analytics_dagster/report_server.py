@@ -16,7 +16,10 @@ from analytics_dagster.lib.settings import data_dir
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].split(": ", 1)[1])
+    parser = argparse.ArgumentParser(
+        prog="python -m analytics_dagster.report_server",
+        description="Serves the local object-store folder read-only over http, so report links in asset metadata open.",
+    )
     parser.add_argument("--root", default=str(data_dir() / "objects"), help="the object-store folder to serve")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument(
