@@ -8,6 +8,10 @@ BIN := $(VENV)/bin
 DATA_DIR := $(abspath $(or $(ANALYTICS_DATA_DIR),data))
 export ANALYTICS_DATA_DIR := $(DATA_DIR)
 export DAGSTER_HOME := $(abspath $(or $(DAGSTER_HOME),$(DATA_DIR)/dagster_home))
+# The read-only report server `make dev` starts beside the UI; links in asset metadata are built from
+# REPORTS_BASE_URL (set it to a reverse proxy's URL to reach the reports from other machines).
+REPORTS_PORT ?= 3030
+export REPORTS_BASE_URL ?= http://127.0.0.1:$(REPORTS_PORT)
 # The previous Moscow day: what the 09:00 schedule would run today.
 PARTITION ?= $(shell TZ=Europe/Moscow date -d yesterday +%F)
 
@@ -16,7 +20,7 @@ PARTITION ?= $(shell TZ=Europe/Moscow date -d yesterday +%F)
 help:
 	@echo "make run    install what is missing, then run the daily pipeline for yesterday ($(PARTITION)) on embedded defaults"
 	@echo "make test   install what is missing, then run the whole test suite"
-	@echo "make dev    start the Dagster UI on http://127.0.0.1:3000"
+	@echo "make dev    start the Dagster UI on http://127.0.0.1:3000 and the report server on http://127.0.0.1:$(REPORTS_PORT)"
 	@echo "make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD   every stage for a range of days, one run"
 	@echo "make status per group: newest partition, its state, failing checks, freshness (exit 1 when late or failed)"
 	@echo "make benchmarks   print speed and memory figures (slow)"
@@ -59,7 +63,10 @@ recover: install instance
 test: install
 	$(BIN)/python -m pytest
 
+# The report server runs as long as the UI: stopped on exit, Ctrl-C included.
 dev: install instance
+	@$(BIN)/python -m analytics_dagster.report_server --port $(REPORTS_PORT) & reports=$$!; \
+	trap 'kill $$reports 2>/dev/null' EXIT; \
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
 # Reads the instance in DAGSTER_HOME; exits 1 when a group is late or failed (docs/observability.md).

@@ -8,8 +8,15 @@ import os
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
+from pydantic import Field
 
-from analytics_dagster.lib.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+from analytics_dagster.lib.object_store import (
+    LOCAL_REPORTS_BASE_URL,
+    MAX_PRESIGNED_URL_SECONDS,
+    LocalObjectStore,
+    ObjectStore,
+    S3ObjectStore,
+)
 from analytics_dagster.lib.settings import data_dir
 from analytics_dagster.lib.warehouse import WAREHOUSE_KINDS, Warehouse, make_warehouse
 
@@ -19,18 +26,30 @@ WAREHOUSE_POOL = "warehouse"
 
 
 class ObjectStoreResource(dg.ConfigurableResource):
-    """Raw data, screenshots and reports: a local folder, or S3 when ``s3_bucket`` is set."""
+    """Raw data, screenshots and reports: a local folder, or S3 when ``s3_bucket`` is set.
+
+    Links in asset metadata (``ObjectStore.public_url``) are presigned S3 URLs valid for
+    ``presigned_url_expiry_seconds``, or, for the local folder, URLs under ``reports_base_url`` where the read-only
+    report server (``python -m analytics_dagster.report_server``, started by ``make dev``) serves it.
+    """
 
     local_dir: str
     s3_bucket: str | None = None
     s3_prefix: str = ""
     s3: S3Resource | None = None
+    reports_base_url: str = Field(
+        default=LOCAL_REPORTS_BASE_URL, description="REPORTS_BASE_URL: where the report server is reached"
+    )
+    presigned_url_expiry_seconds: int = Field(
+        default=MAX_PRESIGNED_URL_SECONDS,
+        description="S3_PRESIGNED_URL_EXPIRY_SECONDS: how long S3 links in metadata work (at most 7 days)",
+    )
 
     def store(self) -> ObjectStore:
         if self.s3_bucket:
             s3 = self.s3 or S3Resource()
-            return S3ObjectStore(s3.get_client(), self.s3_bucket, self.s3_prefix)
-        return LocalObjectStore(self.local_dir)
+            return S3ObjectStore(s3.get_client(), self.s3_bucket, self.s3_prefix, self.presigned_url_expiry_seconds)
+        return LocalObjectStore(self.local_dir, self.reports_base_url)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -67,11 +86,19 @@ def object_store_from_env() -> ObjectStoreResource:
             aws_secret_access_key=_secret("AWS_SECRET_ACCESS_KEY"),
             aws_session_token=_secret("AWS_SESSION_TOKEN"),
         )
+    expiry = os.getenv("S3_PRESIGNED_URL_EXPIRY_SECONDS") or str(MAX_PRESIGNED_URL_SECONDS)
+    if not expiry.isdigit() or not 1 <= int(expiry) <= MAX_PRESIGNED_URL_SECONDS:
+        raise ValueError(
+            f"S3_PRESIGNED_URL_EXPIRY_SECONDS={expiry!r} must be a whole number of seconds from 1 to "
+            f"{MAX_PRESIGNED_URL_SECONDS} (7 days, S3's limit)"
+        )
     return ObjectStoreResource(
         local_dir=str(data_dir() / "objects"),
         s3_bucket=bucket or None,
         s3_prefix=os.getenv("S3_PREFIX", ""),
         s3=s3,
+        reports_base_url=os.getenv("REPORTS_BASE_URL") or LOCAL_REPORTS_BASE_URL,
+        presigned_url_expiry_seconds=int(expiry),
     )
 
 

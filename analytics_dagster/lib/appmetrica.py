@@ -211,8 +211,9 @@ class TableExport:
     path: Path
     records: int
     requests: int
-    polls: int  # 202 answers and queue-full waits
+    polls: int  # 202 answers: the query being prepared
     retries: int  # faults retried (5xx, timeouts, truncated bodies)
+    queue_waits: int = 0  # 429 answers: the app's queue full or a rate limit
 
 
 class _Preparing(Exception):
@@ -293,7 +294,7 @@ class AppMetricaLogsClient:
         what = f"AppMetrica {table} {day}"
         path = f"/logs/v1/export/{table}.json"
         deadline = self._clock() + self.poll.timeout_seconds
-        requests = polls = failures = 0
+        requests = polls = queue_waits = failures = 0
         accepted = False  # until AppMetrica has taken the query (202 or 200), ask for a fresh file
         with self._queue_slots:
             while True:
@@ -307,8 +308,8 @@ class AppMetricaLogsClient:
                     wait = self.poll.delay(polls)
                     self.log.info(f"{what}: being prepared (HTTP 202), poll {polls} in {wait:.1f}s")
                 except _QueueFull as full:
-                    polls += 1
-                    wait = max(self.poll.delay(polls), full.retry_after or 0.0)
+                    queue_waits += 1
+                    wait = max(self.poll.delay(polls + queue_waits), full.retry_after or 0.0)
                     self.log.warning(f"{full}; waiting {wait:.1f}s for a free place in the queue")
                 except RetryableError as error:
                     accepted = accepted or isinstance(error, _IncompleteBody)
@@ -320,7 +321,7 @@ class AppMetricaLogsClient:
                     wait = self.backoff.delay(failures, error.retry_after)
                     self.log.warning(f"{error}; retry {failures}/{self.backoff.max_attempts - 1} in {wait:.2f}s")
                 else:
-                    return TableExport(table, dest, records, requests, polls, failures)
+                    return TableExport(table, dest, records, requests, polls, failures, queue_waits)
                 if self._clock() + wait > deadline:
                     raise AppMetricaError(
                         f"{what}: not ready after {self.poll.timeout_seconds:.0f}s ({requests} requests); "

@@ -1,10 +1,15 @@
 """Object store for raw data and reports: a local folder by default, S3 (or any S3-compatible endpoint) when configured.
 
 Keys are '/'-separated paths relative to the store root, e.g. ``raw/amplitude/2026-03-15/_manifest.json``.
+
+Every object also has a ``public_url``: an http(s) link a browser opens from the Dagster UI. On S3 it is a presigned
+GET URL; for the local folder it points at the read-only report server (``analytics_dagster.report_server``, which
+``make dev`` starts beside the UI).
 """
 
 from __future__ import annotations
 
+import mimetypes
 import os
 import shutil
 import uuid
@@ -13,6 +18,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote
+
+# Where ``make dev`` serves the local object-store folder (REPORTS_BASE_URL overrides it, e.g. behind a proxy).
+LOCAL_REPORTS_BASE_URL = "http://127.0.0.1:3030"
+# SigV4 presigned URLs live at most 7 days.
+MAX_PRESIGNED_URL_SECONDS = 7 * 24 * 3600
+# Shown as text in the browser rather than downloaded (Chromium downloads text/markdown).
+_PLAIN_TEXT_SUFFIXES = (".md", ".ndjson", ".jsonl", ".log")
+# Python's built-in table only, so a type does not depend on the machine's /etc/mime.types; plus what it lacks.
+_MIME_TYPES = mimetypes.MimeTypes(filenames=())
+_MIME_TYPES.add_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx")
+_MIME_TYPES.add_type("application/vnd.apache.parquet", ".parquet")
+
+
+def content_type(key: str) -> str:
+    """The Content-Type that makes a browser show the object: HTML renders, Markdown and JSON read as text,
+    compressed files download as what they are (``x.json.gz`` is gzip, not JSON)."""
+    name = key.rsplit("/", 1)[-1].lower()
+    if name.endswith(_PLAIN_TEXT_SUFFIXES):
+        return "text/plain; charset=utf-8"
+    kind, encoding = _MIME_TYPES.guess_type(name)
+    if encoding == "gzip":
+        return "application/gzip"
+    if encoding or kind is None:
+        return "application/octet-stream"
+    return f"{kind}; charset=utf-8" if kind.startswith("text/") or kind == "application/json" else kind
 
 
 class ObjectStore(ABC):
@@ -47,6 +78,10 @@ class ObjectStore(ABC):
     def uri(self, key: str) -> str:
         """Where a person or another tool finds the object (file:// or s3://)."""
 
+    @abstractmethod
+    def public_url(self, key: str) -> str:
+        """An http(s) URL a browser opens (asset metadata links): presigned on S3, the report server locally."""
+
     def local_path(self, key: str) -> Path | None:
         """The object's path on local disk when the store is local, else None."""
         return None
@@ -73,8 +108,11 @@ class ObjectStore(ABC):
 
 
 class LocalObjectStore(ObjectStore):
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, public_base_url: str = LOCAL_REPORTS_BASE_URL):
         self.root = Path(root).resolve()
+        if not public_base_url.startswith(("http://", "https://")):
+            raise ValueError(f"the reports base URL (REPORTS_BASE_URL) must be an http(s) URL, not {public_base_url!r}")
+        self.public_base_url = public_base_url.rstrip("/")
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -132,8 +170,18 @@ class LocalObjectStore(ObjectStore):
     def uri(self, key: str) -> str:
         return self._path(key).as_uri()
 
+    def public_url(self, key: str) -> str:
+        relative = self._path(key).relative_to(self.root).as_posix()
+        return f"{self.public_base_url}/{quote(relative)}"
+
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
+
+
+def _presign_with_sigv4(signature_version: str, **_: Any) -> str | None:
+    """botocore presigns with legacy SigV2 in the regions that still accept it (us-east-1 among them) unless the
+    client sets a signature version, which dagster-aws's ``S3Resource`` cannot; SigV4 works in every region."""
+    return "s3v4-query" if signature_version in ("v4-query", "s3-query") else None
 
 
 class S3ObjectStore(ObjectStore):
@@ -141,10 +189,19 @@ class S3ObjectStore(ObjectStore):
 
     _DELETE_BATCH = 1000  # DeleteObjects accepts at most 1,000 keys per call
 
-    def __init__(self, client: Any, bucket: str, prefix: str = ""):
+    def __init__(self, client: Any, bucket: str, prefix: str = "", url_expiry_seconds: int = MAX_PRESIGNED_URL_SECONDS):
+        if not 1 <= url_expiry_seconds <= MAX_PRESIGNED_URL_SECONDS:
+            raise ValueError(
+                f"presigned URLs live between 1 s and {MAX_PRESIGNED_URL_SECONDS} s (7 days, S3's limit for SigV4); "
+                f"got {url_expiry_seconds}"
+            )
         self.client = client
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.url_expiry_seconds = url_expiry_seconds
+        client.meta.events.register_first(
+            "choose-signer.s3.GetObject", _presign_with_sigv4, unique_id="analytics_dagster.presign_with_sigv4"
+        )
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -153,10 +210,10 @@ class S3ObjectStore(ObjectStore):
         return full_key[len(self.prefix) + 1 :] if self.prefix else full_key
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type(key))
 
     def put_file(self, key: str, path: str | os.PathLike) -> None:
-        self.client.upload_file(str(path), self.bucket, self._key(key))
+        self.client.upload_file(str(path), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type(key)})
 
     def get_bytes(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
@@ -194,3 +251,12 @@ class S3ObjectStore(ObjectStore):
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
+
+    def public_url(self, key: str) -> str:
+        # The response type is part of the signature, so objects stored before uploads carried a Content-Type
+        # (S3 then answers binary/octet-stream and the browser downloads the dashboard) open in the browser too.
+        return self.client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": self._key(key), "ResponseContentType": content_type(key)},
+            ExpiresIn=self.url_expiry_seconds,
+        )

@@ -67,6 +67,8 @@ def test_too_many_malformed_lines_fail_the_run(object_store_resource, warehouse_
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
     assert "h.json.gz line 10: malformed JSON" in failure.description
     assert failure.metadata["quarantined"].value == 1
+    store = object_store_resource.store()  # the link opens the quarantined records (report server / presigned)
+    assert failure.metadata["quarantine"].value == store.public_url(f"quarantine/dwh/{DAYS[0]}/records.jsonl.gz")
     assert warehouse_resource.get().row_count("events_part") == 0
 
 

@@ -1,6 +1,7 @@
 """The code location as operators meet it: `dg check defs`, and the webserver showing graph, schedule, partitions."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -23,6 +24,36 @@ def test_dg_check_defs_passes_without_a_warning(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "warn" not in (result.stdout + result.stderr).lower(), result.stdout + result.stderr
+
+
+# What a clone needs to load the code location; tests, docs, data and virtualenvs stay behind.
+_NOT_IN_THE_CLONE = {".git", ".venv", "data", "analytics_dagster_tests", "benchmarks", "docs", ".pytest_cache"}
+
+
+def test_a_clone_in_a_folder_of_any_name_loads_without_location_name_warnings(tmp_path):
+    clone = tmp_path / "checkout-with-another-name"
+    shutil.copytree(
+        PROJECT_ROOT,
+        clone,
+        ignore=lambda folder, names: [
+            n for n in names if (folder == str(PROJECT_ROOT) and n in _NOT_IN_THE_CLONE) or n == "__pycache__"
+        ],
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(clone),  # the clone's package, not the editable install of this checkout
+        "DAGSTER_HOME": str(tmp_path / "home"),
+        "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
+    }
+    (tmp_path / "home").mkdir()
+    result = subprocess.run(
+        [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=clone, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Validation successful for code location analytics_dagster" in output
+    assert "does not match" not in output and "checkout-with-another-name" not in output, output
 
 
 SCHEDULES_AND_ASSETS = """

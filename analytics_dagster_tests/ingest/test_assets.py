@@ -110,6 +110,17 @@ def test_seven_day_backfill_through_faults_stores_exactly_what_the_server_served
     appmetrica_metadata = materializations(result, "appmetrica_raw_events")
     assert set(appmetrica_metadata) == set(WEEK)
     assert all(m["demo_data"].value is False for m in appmetrica_metadata.values())
+    # every Logs API request is counted in the metadata, as a 202 poll, a 429 queue wait, a retried fault or the
+    # download. (A reply the client gave up waiting for is a retry to the client, whatever the server sent: hence
+    # bounds, not equalities, per kind.)
+    appmetrica_records = [r for r in records if r.api == "appmetrica"]
+    counted = {name: sum(m[name].value for m in appmetrica_metadata.values())
+               for name in ("requests", "prepare_polls", "queue_waits", "retries")}
+    assert counted["requests"] == len(appmetrica_records)
+    assert counted["requests"] == counted["prepare_polls"] + counted["queue_waits"] + counted["retries"] + len(WEEK)
+    assert 0 < counted["prepare_polls"] <= sum(1 for r in appmetrica_records if r.status == 202 and not r.fault)
+    assert 0 < counted["queue_waits"] <= sum(1 for r in appmetrica_records if r.status == 429)
+    assert counted["retries"] >= sum(1 for r in appmetrica_records if r.fault and r.status not in (202, 429))
 
     for api, must_include in (("amplitude", {"429", "504", "cut_zip", "corrupt_gzip", "drop_connection", "stall"}),
                               ("appmetrica", {"queue_full", "cut_body", "stall"})):  # fmt: skip

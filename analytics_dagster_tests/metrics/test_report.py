@@ -69,7 +69,12 @@ def test_exports_equal_the_warehouse_tables(materialized, report, tmp_path):
     state = json.loads(store.get_bytes(f"{prefix}/day_state.json"))
     assert state["day_state"] == materialized.metadata("metrics_report", day)["day_state"]
     metadata = materialized.metadata("metrics_report", day)
-    assert metadata["dashboard"] == store.uri(f"{prefix}/dashboard.html")
+    assert metadata["dashboard"] == store.public_url(f"{prefix}/dashboard.html")
+    overall = materialized.table("metrics_activity", day).query("dimension == 'all'").iloc[0]
+    assert f"| all | all | {overall['dau']} | {overall['wau']} | {overall['mau']} | {overall['new_users']} |" in (
+        metadata["headline"])
+    top = materialized.table("metrics_top_events", day).query("dimension == 'all' and event_rank == 1").iloc[0]
+    assert f"| 1 | {top['event_type']} | {top['event_count']} | {top['unique_users']} |" in metadata["top_events"]
 
 
 def test_users_most_at_risk_come_first_and_long_sheets_are_cut(materialized, report, tmp_path):

@@ -9,6 +9,7 @@ import json
 from urllib.parse import quote
 
 import dagster as dg
+import httpx
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from sklearn.metrics import adjusted_rand_score
 
@@ -130,7 +131,7 @@ def test_whole_stage_offline_then_with_an_llm_server(
     sections = html.split('<section class="cluster"')[1:]
     assert len(sections) == len(clusters) and all("data:image/png;base64," in section for section in sections)
     report_meta = _metadata(offline, "replay_report")
-    assert report_meta["report"].value == store.uri(report_prefix(PARTITION) + "report.html")
+    assert report_meta["report"].value == store.public_url(report_prefix(PARTITION) + "report.html")
     assert "google_drive_folder" not in report_meta
 
     # 2) The same day with an OpenAI-compatible server and Drive publishing: summaries come from the server.
@@ -237,11 +238,15 @@ def test_whole_stage_on_an_s3_object_store(tmp_path, duckdb_resource, moto_endpo
     resources = _resources(object_store, duckdb_resource, llm=llm, max_per_day=2)
     result = _materialize(ALL_ASSETS, resources)
     keys = {o["Key"] for o in s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="analytics/")["Contents"]}
-    assert f"analytics/reports/replays/{PARTITION}/report.html" in keys
+    report_key = f"analytics/reports/replays/{PARTITION}/report.html"
+    assert report_key in keys
     assert sum(k.startswith(f"analytics/replays/{PARTITION}/screenshots/") and k.endswith(".png") for k in keys) == 6
     assert any(k.startswith("analytics/llm_cache/") for k in keys)
     report_url = _metadata(result, "replay_report")["report"].value
-    assert report_url == f"s3://{s3_bucket}/analytics/reports/replays/{PARTITION}/report.html"
+    assert report_url.startswith(f"{moto_endpoint}/{s3_bucket}/analytics/reports/replays/{PARTITION}/report.html?")
+    opened = httpx.get(report_url, timeout=30)  # a presigned link: opens without credentials
+    assert opened.status_code == 200 and opened.headers["content-type"].startswith("text/html")
+    assert opened.content == s3_client.get_object(Bucket=s3_bucket, Key=report_key)["Body"].read()
     calls = len(fake_openai.requests)
     _materialize([cluster_summaries], resources)
     assert len(fake_openai.requests) == calls  # the cache on S3 answers the rerun

@@ -153,7 +153,7 @@ def _failure(failures: dict[str, Exception], loaded: list[str]) -> dg.Failure:
                 "quarantined": error.report.total,
                 "quarantine_by_file": error.report.files,
                 "quarantine_by_reason": error.report.reasons,
-                "quarantine": dg.MetadataValue.url(error.report.uri) if error.report.uri else None,
+                "quarantine": dg.MetadataValue.url(error.report.url) if error.report.url else None,
             })
     summary = "; ".join(str(failures[day]) for day in sorted(failures))
     return dg.Failure(description=f"{len(failures)} of {len(failures) + len(loaded)} days failed: {summary}",
@@ -176,8 +176,8 @@ def _table_metadata(result: DayLoadResult, table: str) -> dict[str, object]:
             metadata[f"{source}_duplicates_of_earlier_days"] = summary.duplicates_of_earlier_days
         metadata["missing_sources"] = ", ".join(s for s, r in result.sources.items() if r.missing) or "none"
         metadata["quarantined"] = result.quarantine.total
-        if result.quarantine.uri:
-            metadata["quarantine"] = dg.MetadataValue.url(result.quarantine.uri)
+        if result.quarantine.url:
+            metadata["quarantine"] = dg.MetadataValue.url(result.quarantine.url)
             metadata["quarantine_by_reason"] = result.quarantine.reasons
         metadata["taken_over_from_later_partitions"] = result.taken_over
         metadata["timings_s"] = result.timings

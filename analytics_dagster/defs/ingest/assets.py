@@ -60,7 +60,7 @@ def _day_metadata(result: DayResult, store: ObjectStore) -> dict[str, Any]:
         "origin": manifest.origin,
         "files": len(manifest.files),
         "bytes": manifest.total_bytes,
-        "location": dg.MetadataValue.url(store.uri(manifest_key(manifest.source, manifest.partition))),
+        "location": dg.MetadataValue.url(store.public_url(manifest_key(manifest.source, manifest.partition))),
         "preview": dg.MetadataValue.md(result.preview),
         **result.metadata,
     }
@@ -254,14 +254,18 @@ def _appmetrica_from_logs_api(
         def api_day(day: str, work: Path) -> DayResult:
             work.mkdir(parents=True)
             exports = [client.export_day(table, parse_day(day), work / raw_file_name(table)) for table in tables]
-            details = {
-                "application_id": appmetrica.application_id,
-                "date_dimension": appmetrica.date_dimension,
+            counts = {
                 "requests": sum(e.requests for e in exports),
                 "retries": sum(e.retries for e in exports),
+                "prepare_polls": sum(e.polls for e in exports),
+                "queue_waits": sum(e.queue_waits for e in exports),
             }
+            details = {"application_id": appmetrica.application_id, "date_dimension": appmetrica.date_dimension}
             records = {e.table: e.records for e in exports}
-            return _publish_appmetrica_day(context, store, day, [e.path for e in exports], records, "logs_api", details)
+            paths = [e.path for e in exports]
+            result = _publish_appmetrica_day(context, store, day, paths, records, "logs_api", {**details, **counts})
+            result.metadata.update(counts)
+            return result
 
         yield from materialize_days(context, store, api_day, parallel=appmetrica.max_queued_queries)
 

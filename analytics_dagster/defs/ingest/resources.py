@@ -102,8 +102,20 @@ class AmplitudeResource(_ApiResource):
         return ExportLocation.parse(self.s3_export_prefix) if self.s3_export_prefix else None
 
     def s3_client(self):
-        """A boto3 S3 client; credentials come from the standard AWS chain (AWS_* variables, profile, role)."""
-        return boto3.client("s3", endpoint_url=self.s3_endpoint_url or None)
+        """A boto3 S3 client; credentials come from the standard AWS chain (AWS_* variables, profile, role).
+
+        Without any, boto3 would fail only at the first listing with a bare "Unable to locate credentials" trace;
+        this says what to set instead.
+        """
+        session = boto3.Session()
+        if session.get_credentials() is None:
+            raise IngestConfigurationError(
+                f"AMPLITUDE_S3_EXPORT_PREFIX={self.s3_export_prefix} is set but no AWS credentials were found to "
+                "read it: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (plus AWS_SESSION_TOKEN for temporary "
+                "credentials), or AWS_PROFILE naming a profile in ~/.aws, or run where an IAM role provides them "
+                "(EC2 instance profile, ECS/EKS task role)"
+            )
+        return session.client("s3", endpoint_url=self.s3_endpoint_url or None)
 
 
 class AppMetricaResource(_ApiResource):

@@ -25,6 +25,7 @@ from analytics_dagster.defs.resources import WAREHOUSE_POOL, ObjectStoreResource
 from analytics_dagster.lib.day_state import DayState, DayStatus, metric_days_touched, upload_window
 from analytics_dagster.lib.metrics import queries
 from analytics_dagster.lib.metrics.daily import METRIC_DAYS, CheckOutcome, MetricDay
+from analytics_dagster.lib.metrics.headline import headline_tables
 from analytics_dagster.lib.metrics.preview import markdown_table
 from analytics_dagster.lib.metrics.report import publish_report
 from analytics_dagster.lib.metrics.rules import LATE_DAYS
@@ -199,10 +200,11 @@ def metrics_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             "dagster/row_count": sum(report.rows.values()),
             "demo_data": demo[day],
             **state.as_metadata(),
-            "dashboard": dg.MetadataValue.url(store.uri(report.dashboard_key)),
-            "xlsx": dg.MetadataValue.url(store.uri(report.key(f"metrics_{day.isoformat()}.xlsx"))),
-            "exports": dg.MetadataValue.md("\n".join(f"- [{name}]({store.uri(report.key(name))})"
+            "dashboard": dg.MetadataValue.url(store.public_url(report.dashboard_key)),
+            "xlsx": dg.MetadataValue.url(store.public_url(report.key(f"metrics_{day.isoformat()}.xlsx"))),
+            "exports": dg.MetadataValue.md("\n".join(f"- [{name}]({store.public_url(report.key(name))})"
                                                      for name in sorted(report.files))),
+            **{name: dg.MetadataValue.md(table) for name, table in headline_tables(wh, day).items()},
             "files": len(report.files),
             "bytes": sum(report.files.values()),
             "rows_per_table": dg.MetadataValue.json(report.rows),

@@ -330,7 +330,7 @@ def _screenshots_of_day(
     if results and len(failed) == len(results):
         raise dg.Failure(
             f"every one of the {len(results)} replays failed to screenshot; first error: {failed[0].error}",
-            metadata={"manifest": dg.MetadataValue.url(store.uri(prefix + MANIFEST_NAME))},
+            metadata={"manifest": dg.MetadataValue.url(store.public_url(prefix + MANIFEST_NAME))},
         )
     ok_seconds = [r.seconds for r in results if r.status == "ok"]
     failure_share = len(failed) / len(results) if results else 0.0
@@ -349,7 +349,7 @@ def _screenshots_of_day(
             "failed": len(failed),
             "screenshots": len(files),
             "seconds_per_replay": round(sum(ok_seconds) / len(ok_seconds), 2) if ok_seconds else 0.0,
-            "manifest": dg.MetadataValue.url(store.uri(prefix + MANIFEST_NAME)),
+            "manifest": dg.MetadataValue.url(store.public_url(prefix + MANIFEST_NAME)),
             "preview": dg.MetadataValue.md(_markdown_table(preview.head(_PREVIEW_ROWS))),
         },
         check_results=[
@@ -850,8 +850,8 @@ def _report_of_day(
     metadata: dict[str, object] = {
         "dagster/row_count": len(report.clusters),
         "demo_data": report.is_demo,
-        "report": dg.MetadataValue.url(store.uri(prefix + "report.html")),
-        "report_markdown": dg.MetadataValue.url(store.uri(prefix + "report.md")),
+        "report": dg.MetadataValue.url(store.public_url(prefix + "report.html")),
+        "report_markdown": dg.MetadataValue.url(store.public_url(prefix + "report.md")),
         "screenshots_in_report": len(images),
         "preview": dg.MetadataValue.md(markdown),
     }

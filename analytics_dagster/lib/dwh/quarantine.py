@@ -40,6 +40,7 @@ class QuarantineReport:
     files: dict[str, int] = field(default_factory=dict)  # quarantined records per raw file
     sample: list[QuarantinedRecord] = field(default_factory=list)
     uri: str | None = None
+    url: str | None = None  # the same object as a link a browser opens (ObjectStore.public_url)
 
     @property
     def total(self) -> int:
@@ -107,6 +108,7 @@ def publish_quarantine(store: ObjectStore, report: QuarantineReport, path: Path)
     """Makes ``path`` the day's quarantine (or clears it when nothing was quarantined), summary written last."""
     prefix = quarantine_prefix(report.partition)
     report.uri = store.uri(f"{prefix}/{QUARANTINE_FILE}") if report.total else None
+    report.url = store.public_url(f"{prefix}/{QUARANTINE_FILE}") if report.total else None
     files = {QUARANTINE_FILE: path} if report.total else {}
     store.replace_prefix(prefix, files, commit_name=SUMMARY_FILE, commit_data=report.to_json())
 
