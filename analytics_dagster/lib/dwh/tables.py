@@ -70,8 +70,8 @@ def bigquery_ddl(table: str) -> str:
 @lru_cache(maxsize=None)
 def table_columns(table: str) -> tuple[Column, ...]:
     """The columns of ``table`` in DDL order, parsed from its ``CREATE TABLE`` statement."""
-    if table not in DWH_TABLES:
-        raise ValueError(f"{table!r} is not a DWH table; expected one of {', '.join(DWH_TABLES)}")
+    if table not in (*DWH_TABLES, LOAD_LOG_TABLE):
+        raise ValueError(f"{table!r} is not a DWH table; expected one of {', '.join((*DWH_TABLES, LOAD_LOG_TABLE))}")
     statement = sqlglot.parse_one(read_sql(ddl_path(table)), read="duckdb")
     schema = statement.this
     if not isinstance(statement, exp.Create) or not isinstance(schema, exp.Schema) or schema.this.name != table:
