@@ -291,4 +291,4 @@ def test_a_broken_appmetrica_body_is_quarantined_from_the_break_on(store, load, 
     assert result.events == 2
     assert [(q.file, q.line, q.reason) for q in result.quarantine.sample] == [
         (f"raw/appmetrica/{DAYS[0]}/events.json.gz", 3,
-         "unreadable: element 3: its brackets do not match; the rest of the body is unreadable")]
+         "brackets do not match: element 3; the rest of the body is unreadable")]

@@ -68,7 +68,7 @@ def test_a_corrupt_gzip_is_read_up_to_the_damage_and_the_lost_lines_counted(tmp_
         "SELECT count(raw_line), count(*) - count(raw_line), min(line_number) FILTER (raw_line IS NULL), "
         "any_value(read_problem) FROM dwh_exact_lines").fetchone()
     assert read > 0 and read + lost == 2000 and first_lost == read + 1
-    assert problem.startswith(f"unreadable: corrupt gzip data after line {read} (EOFError")
+    assert problem.startswith(f"corrupt gzip data: after line {read} (EOFError")
 
 
 def test_appmetrica_exact_lines_are_positions_in_data(tmp_path):
@@ -84,9 +84,9 @@ def test_appmetrica_exact_lines_are_positions_in_data(tmp_path):
 @pytest.mark.parametrize(("body", "elements"), [
     (b'{"data": [{"a": "x\\"y,]}", "b": [1, {"c": 2}]}, 42 , "s", {}]}', [b'{"a": "x\\"y,]}", "b": [1, {"c": 2}]}', b"42", b'"s"', b"{}"]),
     (b'{"data": []}', []),
-    (b'{"data": [{"a": 1}, {"b', [b'{"a": 1}', (b'{"b', 'the body ends after element 1, before its closing "]}" (truncated)')]),
-    (b'{"data": [{"a": 1}, {"b": ]}, {"c": 1}]}', [b'{"a": 1}', (b'{"b": ]}, {"c": 1}]}', "element 2: its brackets do not match; the rest of the body is unreadable")]),
-    (b'[{"a": 1}]', [(b'[{"a": 1}]', 'not an AppMetrica Logs API body (expected {"data": [...]})')]),
+    (b'{"data": [{"a": 1}, {"b', [b'{"a": 1}', (b'{"b', 'body cut short: it ends after element 1, before its closing "]}"')]),
+    (b'{"data": [{"a": 1}, {"b": ]}, {"c": 1}]}', [b'{"a": 1}', (b'{"b": ]}, {"c": 1}]}', "brackets do not match: element 2; the rest of the body is unreadable")]),
+    (b'[{"a": 1}]', [(b'[{"a": 1}]', 'not a Logs API body: expected {"data": [...]}')]),
 ])
 def test_a_logs_api_body_splits_into_elements_by_structure_alone(body, elements):
     # fed one byte at a time, so every split of a string, an escape or a bracket across chunks is exercised

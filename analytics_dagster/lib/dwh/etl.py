@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
@@ -40,7 +41,7 @@ from analytics_dagster.lib.dwh.sources import (
     SOURCES,
     RawDay,
     RawFile,
-    RawFormatError,
+    damage_of,
     exact_relation,
     fast_relation,
     load_exact_lines,
@@ -284,12 +285,20 @@ class _DayLoad:
         columns.update({c.name: c for c in RECORD_EXTRAS})
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE dwh_records ({column_definitions(list(columns.values()))})")
         unreadable: dict[str, RawFile] = {}
-        for source, raw in self.raw_days.items():
-            for raw_file in self._stage_fast(source, [f for f in raw.files if f.unreadable is None]):
-                unreadable[raw_file.key] = raw_file
-            unreadable.update({f.key: f for f in raw.files if f.unreadable is not None})
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="dwh-checksum") as pool:
+            damage = {f.key: (f, pool.submit(damage_of, f)) for raw in self.raw_days.values() for f in raw.files}
+            for source, raw in self.raw_days.items():
+                for raw_file in self._stage_fast(source, [f for f in raw.files if f.unreadable is None]):
+                    unreadable[raw_file.key] = raw_file
+                unreadable.update({f.key: f for f in raw.files if f.unreadable is not None})
+            damaged = {key: (raw_file, check.result()) for key, (raw_file, check) in damage.items() if check.result()}
+        for key, (raw_file, reason) in damaged.items():
+            self._quarantine_damaged(raw_file, reason)
+            unreadable.pop(key, None)
         self._validate_values()
         needing = {**self._files_needing_line_numbers(), **unreadable}
+        for key in damaged:
+            needing.pop(key, None)
         for key, raw_file in sorted(needing.items()):
             reason = raw_file.unreadable or "problems found"
             self.log(f"partition {self.day}: {key}: {reason}; reading it again line by line")
@@ -300,6 +309,18 @@ class _DayLoad:
             self._validate_values(files=sorted(needing))
         for source, count in self._source_counts().items():
             self.sources[source].records = count
+
+    def _quarantine_damaged(self, raw_file: RawFile, reason: str) -> None:
+        """A file that is not what the manifest describes loads nothing: one quarantine row per line the manifest
+        counts (AppMetrica: one row), since any of its values may have changed."""
+        self.log(f"partition {self.day}: {raw_file.key}: {reason}; none of its records are loaded")
+        self.con.execute("DELETE FROM dwh_records WHERE raw_file = $key", {"key": raw_file.key})
+        self.con.execute(
+            "INSERT INTO dwh_records (source, partition_date, raw_file, line_number, problem) "
+            "SELECT $source, CAST($day AS DATE), $key, line_number, $problem FROM range(1, $lines + 1) AS t(line_number)",
+            {"source": raw_file.source, "day": self.day, "key": raw_file.key, "lines": max(raw_file.lines or 1, 1),
+             "problem": reason},
+        )
 
     def _stage_fast(self, source: str, files: list[RawFile]) -> list[RawFile]:
         """Stages ``files`` by the fast path; returns those DuckDB cannot read at all (a corrupt gzip, an element of

@@ -12,6 +12,7 @@ line in the file, blank lines included; AppMetrica: position in ``data``) and ke
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 import zlib
@@ -69,6 +70,21 @@ class RawFile:
     path: Path | None  # what the fast path reads: the gzip (Amplitude) or the unwrapped JSON array (AppMetrica)
     lines: int | None  # line count from the manifest (Amplitude), to notice lines the fast path skipped
     unreadable: str | None = None  # why the fast path cannot read the file at all (then path is None)
+    sha256: str | None = None  # the manifest's checksum of the gzip
+
+
+def damage_of(raw_file: RawFile) -> str | None:
+    """Why the local gzip is not the file the manifest describes (damaged in the store or in transit), or None.
+    Damaged gzip data may still decompress, into changed values that only the checksum catches."""
+    if raw_file.sha256 is None:
+        return None
+    digest = hashlib.sha256()
+    with open(raw_file.gzip_path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)  # hashlib releases the GIL: this runs beside DuckDB's parse
+    if digest.hexdigest() != raw_file.sha256:
+        return f"raw file damaged: its sha256 differs from the manifest's ({digest.hexdigest()[:12]}…)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -125,11 +141,11 @@ def local_raw_day(store: ObjectStore, source: str, day: str, workdir: Path) -> I
             try:
                 unwrap_logs_api_body(path, array_path, key)
             except (RawFormatError, *GZIP_ERRORS) as error:  # the exact path reads what can be read
-                files.append(RawFile(source, key, path, None, lines, f"{type(error).__name__}: {error}"))
+                files.append(RawFile(source, key, path, None, lines, f"{type(error).__name__}: {error}", entry.sha256))
                 continue
-            files.append(RawFile(source, key, path, array_path, lines))
+            files.append(RawFile(source, key, path, array_path, lines, sha256=entry.sha256))
         else:
-            files.append(RawFile(source, key, path, path, lines))
+            files.append(RawFile(source, key, path, path, lines, sha256=entry.sha256))
     yield RawDay(source, manifest, tuple(files))
 
 
@@ -230,13 +246,13 @@ def _read_lines(raw_file: RawFile, lines: _ExactLines) -> None:
                 if data.strip():
                     lines.add(number, data)
     except GZIP_ERRORS as error:
-        problem = f"unreadable: corrupt gzip data after line {number} ({type(error).__name__}: {error})"
+        problem = f"corrupt gzip data: after line {number} ({type(error).__name__}: {error})"
         lines.add(number + 1, None, problem)
         for missing in range(number + 2, (raw_file.lines or 0) + 1):
             lines.add(missing, None, problem)
         return
     for missing in range(number + 1, (raw_file.lines or 0) + 1):
-        lines.add(missing, None, f"unreadable: the manifest lists {raw_file.lines} lines, the file has {number}")
+        lines.add(missing, None, f"missing line: the manifest lists {raw_file.lines} lines, the file has {number}")
 
 
 _BODY_HEAD = re.compile(rb'\s*\{\s*"data"\s*:\s*\[')
@@ -253,8 +269,8 @@ def _read_array_elements(raw_file: RawFile, lines: _ExactLines) -> None:
     for element, problem in split_logs_api_body(_gzip_chunks(raw_file.gzip_path, failure)):
         count += 1
         if problem is not None:
-            problem = failure[0] if failure else problem
-            lines.add(count, element, f"unreadable: {problem}")
+            problem = f"{failure[0]} after element {count - 1}" if failure else problem
+            lines.add(count, element, problem)
             return
         lines.add(count, element)
 
@@ -266,7 +282,7 @@ def _gzip_chunks(path: Path, failure: list[str]) -> Iterator[bytes]:
             while chunk := handle.read(_CHUNK):
                 yield chunk
     except GZIP_ERRORS as error:
-        failure.append(f"corrupt gzip data ({type(error).__name__}: {error})")
+        failure.append(f"corrupt gzip data: ({type(error).__name__}: {error})")
 
 
 def split_logs_api_body(chunks: Iterator[bytes]) -> Iterator[tuple[bytes | None, str | None]]:
@@ -281,7 +297,7 @@ def split_logs_api_body(chunks: Iterator[bytes]) -> Iterator[tuple[bytes | None,
         if head or len(buffer.lstrip()) > 64:
             break
     if head is None:
-        yield bytes(buffer[:_QUARANTINED_BYTES]) or None, 'not an AppMetrica Logs API body (expected {"data": [...]})'
+        yield bytes(buffer[:_QUARANTINED_BYTES]) or None, 'not a Logs API body: expected {"data": [...]}'
         return
     begin = scan = head.end()  # begin: where the current element starts; scan: where to look on
     openers: list[int] = []  # the brackets open in the current element
@@ -312,7 +328,7 @@ def split_logs_api_body(chunks: Iterator[bytes]) -> Iterator[tuple[bytes | None,
                         if len(rest) >= _QUARANTINED_BYTES:
                             break
                         rest += chunk
-                    problem = f"element {count + 1}: its brackets do not match; the rest of the body is unreadable"
+                    problem = f"brackets do not match: element {count + 1}; the rest of the body is unreadable"
                     yield rest.strip()[:_QUARANTINED_BYTES], problem
                     return
             elif openers or byte == 0x7D:
@@ -331,7 +347,7 @@ def split_logs_api_body(chunks: Iterator[bytes]) -> Iterator[tuple[bytes | None,
         chunk = next(chunks, None)
         if chunk is None:
             rest = bytes(buffer).strip()
-            yield rest or None, f'the body ends after element {count}, before its closing "]}}" (truncated)'
+            yield rest or None, f'body cut short: it ends after element {count}, before its closing "]}}"'
             return
         buffer += chunk
 
