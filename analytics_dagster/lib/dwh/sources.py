@@ -54,6 +54,7 @@ APPMETRICA_FIELDS = (
 _LOGS_API_PREFIX = re.compile(rb'^\s*\{\s*"data"\s*:\s*')
 _LOGS_API_SUFFIX = re.compile(rb"\]\s*\}$")
 _CHUNK = 1 << 20
+APPMETRICA_EVENTS_FILE = "events.json.gz"
 # What reading a broken gzip raises: BadGzipFile (an OSError), EOFError when it is cut short, zlib.error.
 GZIP_ERRORS = (OSError, EOFError, zlib.error)
 
@@ -68,7 +69,7 @@ class RawFile:
     key: str  # object key, e.g. raw/amplitude/2025-07-01/100001_2025-06-30_21#0.json.gz
     gzip_path: Path  # the raw gzip on local disk, which the exact path reads
     path: Path | None  # what the fast path reads: the gzip (Amplitude) or the unwrapped JSON array (AppMetrica)
-    lines: int | None  # line count from the manifest (Amplitude), to notice lines the fast path skipped
+    lines: int | None  # records per the manifest (Amplitude: lines; AppMetrica: the ingest's record count, if any)
     unreadable: str | None = None  # why the fast path cannot read the file at all (then path is None)
     sha256: str | None = None  # the manifest's checksum of the gzip
 
@@ -130,12 +131,15 @@ def local_raw_day(store: ObjectStore, source: str, day: str, workdir: Path) -> I
     source_dir = workdir / source
     source_dir.mkdir(parents=True, exist_ok=True)
     for entry in manifest.files:
+        if source == "appmetrica" and entry.name != APPMETRICA_EVENTS_FILE:
+            continue  # installations / sessions_starts bodies are kept raw, not loaded as events
         key = f"{day_prefix(source, day)}/{entry.name}"
         path = store.local_path(key)
         if path is None:  # S3: DuckDB reads local files only (no httpfs here)
             path = source_dir / entry.name
             store.download_file(key, path)
-        lines = entry.lines if source == "amplitude" else None
+        # records the file holds: Amplitude's lines; the Logs API records the ingest counted (when it did)
+        lines = entry.lines if source == "amplitude" else manifest.details.get("records", {}).get("events")
         if source == "appmetrica":
             array_path = source_dir / f"{entry.name}.array.json"
             try:
@@ -271,8 +275,12 @@ def _read_array_elements(raw_file: RawFile, lines: _ExactLines) -> None:
         if problem is not None:
             problem = f"{failure[0]} after element {count - 1}" if failure else problem
             lines.add(count, element, problem)
+            for missing in range(count + 1, (raw_file.lines or 0) + 1):  # what the ingest counted beyond it
+                lines.add(missing, None, problem)
             return
         lines.add(count, element)
+    for missing in range(count + 1, (raw_file.lines or 0) + 1):
+        lines.add(missing, None, f"missing record: the manifest counts {raw_file.lines}, the body has {count}")
 
 
 def _gzip_chunks(path: Path, failure: list[str]) -> Iterator[bytes]:
