@@ -292,3 +292,13 @@ def test_a_broken_appmetrica_body_is_quarantined_from_the_break_on(store, load, 
     assert [(q.file, q.line, q.reason) for q in result.quarantine.sample] == [
         (f"raw/appmetrica/{DAYS[0]}/events.json.gz", 3,
          "brackets do not match: element 3; the rest of the body is unreadable")]
+
+
+def test_a_warehouse_created_before_new_columns_gets_them_on_the_next_load(publish_demo, load, warehouse):
+    publish_demo(days=DAYS[:1])
+    load(DAYS[0])
+    warehouse.execute("ALTER TABLE technical_data DROP COLUMN invalid_fields")
+    warehouse.execute("ALTER TABLE technical_data DROP COLUMN google_advertising_id")
+    result = load(DAYS[0])
+    assert warehouse.row_count("technical_data", "google_advertising_id IS NOT NULL") > 0
+    assert warehouse.row_count("technical_data") == result.events

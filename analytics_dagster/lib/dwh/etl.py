@@ -155,10 +155,21 @@ class DayLoadResult:
 
 
 def ensure_tables(warehouse: Warehouse) -> None:
-    """Creates the eight tables (and, on PostgreSQL, their indexes) when missing."""
+    """Creates the eight tables (and, on PostgreSQL, their indexes) when missing, and adds the columns a DDL file
+    gained since a table was created (columns are only ever added)."""
     _create_tables(warehouse, (*DWH_TABLES, LOAD_LOG_TABLE))
+    _add_missing_columns(warehouse, DWH_TABLES)
     if warehouse.dialect == "postgres":
         warehouse.execute_file("dwh/ddl/postgres_indexes.sql")
+
+
+def _add_missing_columns(warehouse: Warehouse, tables: tuple[str, ...]) -> None:
+    for table in tables:
+        present = set(warehouse.query_df(f"SELECT * FROM {table} LIMIT 0").columns)
+        for column in table_columns(table):
+            if column.name not in present:
+                logger.info(f"{table}: adding the column {column.name} {column.type} of its DDL")
+                warehouse.execute(f"ALTER TABLE {table} ADD COLUMN {quote_identifier(column.name)} {column.type}")
 
 
 def ensure_load_log(warehouse: Warehouse) -> None:
