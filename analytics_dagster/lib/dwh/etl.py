@@ -3,8 +3,11 @@
 The rules (docs/dwh.md explains why):
 
 * DuckDB parses every raw file once (``read_json`` straight from the gzip files, all fields as text, typed in SQL);
-  records that cannot be loaded are quarantined with partition, file and line, and the run stops before writing
-  anything when they exceed ``max_quarantine_share`` of a source's records.
+  one validation pass, the same for every source and warehouse, decides per record: load, load with a field as NULL
+  (its text kept in ``invalid_fields`` and counted), or quarantine (malformed, or holding a value a warehouse would
+  reject: NUL, NaN/Infinity, an integer beyond int64/uint64, bytes that are not UTF-8). Quarantined records are kept
+  with partition, file and line, and the run stops before writing anything when they (with the repaired ones)
+  exceed ``max_quarantine_share`` of a source's records.
 * One row per uuid: duplicates within the day are dropped, and an event belongs to the EARLIEST partition it was
   uploaded in — a copy already stored under an earlier partition makes this day's copy a duplicate, a copy under a
   later partition is taken over (removed there, and that partition's aggregates and history recomputed).
@@ -318,6 +321,7 @@ class _DayLoad:
             self._run(render(f"dwh/stage/{raw_file.source}_records.sql", raw=exact_relation(raw_file.source, raw_file)))
         if needing:
             self._validate_values(files=sorted(needing))
+            self._run(render("dwh/stage/uuid_copies.sql"))  # the records read again replaced their copies
         for source, count in self._source_counts().items():
             self.sources[source].records = count
 
@@ -396,8 +400,7 @@ class _DayLoad:
         """Drops the exact duplicates within the day, marks conflicting versions of a uuid, then writes every record
         that does not load to the quarantine and fails above the allowed share (conflicts are not malformed)."""
         before = self._source_counts()
-        self._run(render("dwh/stage/uuid_copies.sql"))
-        self._run(render("dwh/stage/within_day_duplicates.sql"))
+        self._run(render("dwh/stage/within_day_duplicates.sql"))  # over dwh_uuid_copies of _stage_records
         after = self._source_counts()
         for source in self.sources:
             self.sources[source].duplicates_in_day = before.get(source, 0) - after.get(source, 0)

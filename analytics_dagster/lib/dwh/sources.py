@@ -5,8 +5,10 @@ Amplitude files are gzip JSON lines that DuckDB reads directly. An AppMetrica da
 so a day of millions of events never sits in memory as one document.
 
 The fast path (``read_json`` over all files, every field as text, unparseable lines as all-NULL rows) has no line
-numbers. A file in which it finds a problem is read again by the exact path, which numbers every line (Amplitude:
-line in the file, blank lines included; AppMetrica: position in ``data``) and keeps its raw text for the quarantine.
+numbers. A file in which it finds a problem, or which it cannot read at all, is read again by the exact path, in
+Python from the raw gzip, which numbers every record (Amplitude: line in the file, blank lines included; AppMetrica:
+position in ``data``), keeps its raw text (or its bytes, when they are not UTF-8) for the quarantine, and never
+stops at a bad record: damage (corrupt gzip, a body cut short) becomes quarantine rows of its own.
 """
 
 from __future__ import annotations
