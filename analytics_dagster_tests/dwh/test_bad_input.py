@@ -205,7 +205,8 @@ def test_each_bad_input_is_quarantined_or_counted_with_file_and_line(bad_day, wa
         f"JOIN technical_data t USING (uuid) WHERE e.uuid = '{amp_uuid(109)}'")
     assert stored["session_id"].isna().all() and json.loads(stored["invalid"][0]) == {"session_id": "abc"}
     blob = warehouse.query_df(
-        f"SELECT length(CAST(event_properties AS VARCHAR)) AS n FROM tmp_event_properties WHERE uuid = '{amp_uuid(115)}'")
+        "SELECT length(CAST(event_properties AS VARCHAR)) AS n FROM tmp_event_properties "
+        f"WHERE uuid = '{amp_uuid(115)}'")
     assert blob["n"][0] >= len(BLOB)
     ads = warehouse.query_df("SELECT source, google_advertising_id AS g, apple_advertising_id AS a FROM technical_data "
                              "WHERE google_advertising_id IS NOT NULL AND apple_advertising_id IS NOT NULL "

@@ -82,10 +82,13 @@ def test_appmetrica_exact_lines_are_positions_in_data(tmp_path):
 
 
 @pytest.mark.parametrize(("body", "elements"), [
-    (b'{"data": [{"a": "x\\"y,]}", "b": [1, {"c": 2}]}, 42 , "s", {}]}', [b'{"a": "x\\"y,]}", "b": [1, {"c": 2}]}', b"42", b'"s"', b"{}"]),
+    (b'{"data": [{"a": "x\\"y,]}", "b": [1, {"c": 2}]}, 42 , "s", {}]}',
+     [b'{"a": "x\\"y,]}", "b": [1, {"c": 2}]}', b"42", b'"s"', b"{}"]),
     (b'{"data": []}', []),
-    (b'{"data": [{"a": 1}, {"b', [b'{"a": 1}', (b'{"b', 'body cut short: it ends after element 1, before its closing "]}"')]),
-    (b'{"data": [{"a": 1}, {"b": ]}, {"c": 1}]}', [b'{"a": 1}', (b'{"b": ]}, {"c": 1}]}', "brackets do not match: element 2; the rest of the body is unreadable")]),
+    (b'{"data": [{"a": 1}, {"b',
+     [b'{"a": 1}', (b'{"b', 'body cut short: it ends after element 1, before its closing "]}"')]),
+    (b'{"data": [{"a": 1}, {"b": ]}, {"c": 1}]}',
+     [b'{"a": 1}', (b'{"b": ]}, {"c": 1}]}', "brackets do not match: element 2; the rest of the body is unreadable")]),
     (b'[{"a": 1}]', [(b'[{"a": 1}]', 'not a Logs API body: expected {"data": [...]}')]),
 ])
 def test_a_logs_api_body_splits_into_elements_by_structure_alone(body, elements):

@@ -27,8 +27,8 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -332,7 +332,8 @@ class _DayLoad:
         self.con.execute("DELETE FROM dwh_records WHERE raw_file = $key", {"key": raw_file.key})
         self.con.execute(
             "INSERT INTO dwh_records (source, partition_date, raw_file, line_number, problem) "
-            "SELECT $source, CAST($day AS DATE), $key, line_number, $problem FROM range(1, $lines + 1) AS t(line_number)",
+            "SELECT $source, CAST($day AS DATE), $key, line_number, $problem "
+            "FROM range(1, $lines + 1) AS t(line_number)",
             {"source": raw_file.source, "day": self.day, "key": raw_file.key, "lines": max(raw_file.lines or 1, 1),
              "problem": reason},
         )

@@ -189,8 +189,8 @@ def fast_relation(source: str, files: list[RawFile]) -> str:
     else:
         reader = f"read_json({paths}, format='array', columns={spec}, filename=true)"
     return (f"(SELECT * EXCLUDE (filename), {key_of_path} AS raw_file, CAST(NULL AS BIGINT) AS line_number, "
-            f"CAST(NULL AS VARCHAR) AS raw_line, CAST(NULL AS BLOB) AS raw_bytes, CAST(NULL AS VARCHAR) AS json_problem "
-            f"FROM {reader})")
+            "CAST(NULL AS VARCHAR) AS raw_line, CAST(NULL AS BLOB) AS raw_bytes, "
+            f"CAST(NULL AS VARCHAR) AS json_problem FROM {reader})")
 
 
 EXACT_LINES_TABLE = "dwh_exact_lines"
@@ -247,7 +247,7 @@ def _read_lines(raw_file: RawFile, lines: _ExactLines) -> None:
     number = 0
     try:
         with gzip.open(raw_file.gzip_path, "rb") as handle:
-            for number, line in enumerate(handle, start=1):  # noqa: B007 (number is used after the loop)
+            for number, line in enumerate(handle, start=1):
                 data = line.rstrip(b"\r\n")
                 if data.strip():
                     lines.add(number, data)

@@ -89,7 +89,8 @@ SELECT
             THEN 'not a JSON object with event fields'
         WHEN event_type IS NULL THEN 'missing event_name'
         WHEN device_id IS NULL THEN 'missing appmetrica_device_id'
-        WHEN NOT regexp_full_match(device_id, '[0-9]+') OR TRY_CAST(device_id AS UBIGINT) IS NULL THEN 'appmetrica_device_id is not a uint64: ' || device_id
+        WHEN NOT regexp_full_match(device_id, '[0-9]+') OR TRY_CAST(device_id AS UBIGINT) IS NULL
+            THEN 'appmetrica_device_id is not a uint64: ' || device_id
         WHEN raw_event_timestamp IS NULL THEN 'missing event_timestamp'
         WHEN event_time IS NULL THEN 'event_timestamp is not a unix time: ' || raw_event_timestamp
         WHEN raw_receive_timestamp IS NULL THEN 'missing event_receive_timestamp'

@@ -16,7 +16,8 @@ WITH copies AS (
                      md5(CAST(user_properties AS VARCHAR)), line_number
         ) AS copy_number
     FROM dwh_records
-    WHERE problem IS NULL AND uuid IN (SELECT uuid FROM dwh_records WHERE problem IS NULL GROUP BY uuid HAVING count(*) > 1)
+    WHERE problem IS NULL
+      AND uuid IN (SELECT uuid FROM dwh_records WHERE problem IS NULL GROUP BY uuid HAVING count(*) > 1)
 )
 SELECT
     copies.*,

@@ -50,7 +50,8 @@ FROM (
         {%- for column in json_columns %}
         SELECT rowid AS record, '{{ column.name }}' AS field, CAST({{ column.sql }} AS VARCHAR) AS document
         FROM dwh_records
-        WHERE problem IS NULL AND {{ scope }} AND regexp_matches(CAST({{ column.sql }} AS VARCHAR), '{{ suspect_pattern }}')
+        WHERE problem IS NULL AND {{ scope }}
+          AND regexp_matches(CAST({{ column.sql }} AS VARCHAR), '{{ suspect_pattern }}')
         {% if not loop.last %}UNION ALL{% endif %}
         {%- endfor %}
     ) AS suspect, json_tree(suspect.document) AS node
