@@ -98,6 +98,7 @@ class MalformedBodyError(LogsBodyError):
 _BODY_START = re.compile(r'\s*\{\s*"data"\s*:\s*\[')
 _BODY_END = re.compile(r"\s*\]\s*\}\s*")
 _DOCUMENT_END = re.compile(r"\]\s*\}\s*$")
+_NEXT_RECORD = re.compile(r'\}\s*,\s*\{\s*"')
 _SEPARATOR = re.compile(r"\s*,?\s*")
 
 
@@ -139,9 +140,11 @@ class LogsBodyParser:
         if self._state != "done":
             raise LogsBodyError(f"the body ends after {self.records:,} records without closing ']}}' (truncated)")
 
-    def _complete(self) -> bool:
-        """Whether the body received so far ends like a whole document (so a bad record is not a cut-off one)."""
-        return bool(_DOCUMENT_END.search(self._buffer[-64:]))
+    def _complete_around(self, position: int) -> bool:
+        """Whether a record that fails to parse at ``position`` sits inside a whole document, so it is malformed,
+        not cut off: the body ends like a document and another record starts after it (``}, {"`` cannot occur
+        inside a JSON string, whose quotes are escaped; a cut body has nothing after its broken last record)."""
+        return bool(_DOCUMENT_END.search(self._buffer[-64:])) and bool(_NEXT_RECORD.search(self._buffer, position + 1))
 
     def _drain(self, final: bool) -> list[dict[str, Any]]:
         out = []
@@ -171,7 +174,7 @@ class LogsBodyParser:
                 record, end = self._json.raw_decode(buffer, position)
             except json.JSONDecodeError as error:
                 message = f"record {self.records + 1:,} of data is not valid JSON ({error.msg})"
-                if len(buffer) - position > self._MAX_RECORD_CHARS or (final and self._complete()):
+                if len(buffer) - position > self._MAX_RECORD_CHARS or (final and self._complete_around(position)):
                     raise MalformedBodyError(message) from None
                 if final:
                     raise LogsBodyError(f"{message}: the body is cut short") from None

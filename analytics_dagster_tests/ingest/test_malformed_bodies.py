@@ -12,6 +12,7 @@ import datetime as dt
 import gzip
 import io
 import json
+import random
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -20,8 +21,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from analytics_dagster.lib import demo
 from analytics_dagster.lib.amplitude import AmplitudeExportClient, AmplitudeExportError
-from analytics_dagster.lib.appmetrica import AppMetricaError, AppMetricaLogsClient
+from analytics_dagster.lib.appmetrica import (
+    AppMetricaError,
+    AppMetricaLogsClient,
+    LogsBodyError,
+    LogsBodyParser,
+    MalformedBodyError,
+)
 from analytics_dagster.lib.http_retry import RetriesExhaustedError
 from analytics_dagster_tests.ingest.helpers import FAST_BACKOFF, FAST_POLL, ListLog
 
@@ -65,7 +73,8 @@ def appmetrica(url: str) -> AppMetricaLogsClient:
     (json.dumps({"data": [GOOD, 42, GOOD]}).encode(), "record 2 of data is not a JSON object: 42"),
     (b'{"data": [' + json.dumps(GOOD).encode() + b', {"event_name": "\xff\xfe"}]}',
      "record 2 of data holds bytes that are not UTF-8"),
-    (b'{"data": [' + json.dumps(GOOD).encode() + b', {"event_name": tru}]}', "record 2 of data is not valid JSON"),
+    (b'{"data": [' + json.dumps(GOOD).encode() + b', {"event_name": tru}, ' + json.dumps(GOOD).encode() + b"]}",
+     "record 2 of data is not valid JSON"),
 ])
 def test_a_complete_malformed_logs_api_body_is_an_error_without_retries(tmp_path, body, message):
     dest = tmp_path / "events.json.gz"
@@ -101,3 +110,16 @@ def test_a_zip_member_with_the_same_corrupt_gzip_twice_is_an_error_naming_it(tmp
     assert "member 100001_2026-03-14_22#0.json.gz of the export ZIP is not valid gzip" in str(raised.value)
     assert len(requests) == 2  # fetched once more, then given up
     assert "member 100001_2026-03-14_22#0.json.gz is corrupt, fetching it again" in log.text()
+
+
+def test_a_body_cut_anywhere_is_incomplete_never_malformed(tmp_path):
+    """Only a malformed body stops the retries: every cut of a valid body must read as cut, whatever it ends on."""
+    demo.write_appmetrica_events_json(str(DAY), tmp_path / "events.json", events_per_day=300)
+    body = (tmp_path / "events.json").read_bytes()
+    rng = random.Random(7)
+    for cut in sorted({rng.randrange(1, len(body)) for _ in range(500)}):
+        parser = LogsBodyParser()
+        with pytest.raises(LogsBodyError) as raised:
+            parser.feed(body[:cut])
+            parser.close()
+        assert not isinstance(raised.value, MalformedBodyError), (cut, raised.value)
