@@ -61,8 +61,9 @@ def bigquery_ddl(table: str) -> str:
     properties = []
     if "partition_date" in column_names(table):
         properties.append(exp.PartitionedByProperty(this=exp.column("partition_date")))
-    cluster = [exp.column(c) for c in TABLE_KEYS[table] if c != "partition_date"][:4]  # BigQuery allows four
-    properties.append(exp.Cluster(expressions=cluster))
+    cluster = [exp.column(c) for c in TABLE_KEYS.get(table, ()) if c != "partition_date"][:4]  # at most four
+    if cluster:  # the load log has no key of its own
+        properties.append(exp.Cluster(expressions=cluster))
     statement.set("properties", exp.Properties(expressions=properties))
     return statement.sql("bigquery")
 
