@@ -93,8 +93,9 @@ STORED_RECORD_COLUMNS = (
 )
 PREVIEW_ROWS = 5
 # JSON text that may hold a value some warehouse rejects (validate_values.sql walks only such documents): a NUL
-# escape, NaN / Infinity, a run of 19+ digits (beyond int64 / uint64 from 20 digits), a 3-digit exponent.
-SUSPECT_JSON_PATTERN = r"\\u0000|NaN|Infinity|[0-9]{19}|[eE][+-]?[0-9]{3}"
+# escape, NaN / Infinity, a number token (ended by a blank , } or ]) of 19+ digits or with a 3-digit exponent; ids
+# inside strings (hex, long digit strings) end with a quote instead, so they are rarely suspects.
+SUSPECT_JSON_PATTERN = r"\\u0000|NaN|Infinity|\d{19}[\s,}\]]|\d[eE][+-]?\d{3}[\s,}\]]"
 # The local tables holding the rows of the tables that are not one row per record.
 OUTPUT_RELATIONS = {
     "mobile_devices": "dwh_out_mobile_devices",
