@@ -13,9 +13,10 @@ CREATE OR REPLACE TEMP MACRO unix_seconds_utc(seconds) AS
     CASE WHEN seconds BETWEEN 0 AND 253402300799 THEN make_timestamp(seconds * 1000000) END;
 
 -- Typed values of a field's text, NULL when the text does not fit (field_problem() says why). An integer must be
--- written as one: TRY_CAST alone would round '12.5' to 13, a changed value nobody asked for.
+-- one: TRY_CAST alone would round '12.5' to 13, a changed value nobody asked for, so the integer must equal the
+-- number the text reads as ('12', '12.0', '1e3' pass; '12.5' does not). Cheaper than a regular expression.
 CREATE OR REPLACE TEMP MACRO int_of(text) AS
-    CASE WHEN regexp_full_match(text, '\s*[+-]?[0-9]+\s*') THEN TRY_CAST(text AS BIGINT) END;
+    CASE WHEN TRY_CAST(text AS BIGINT) = TRY_CAST(text AS DOUBLE) THEN TRY_CAST(text AS BIGINT) END;
 CREATE OR REPLACE TEMP MACRO finite_of(text) AS
     CASE WHEN isfinite(TRY_CAST(text AS DOUBLE)) THEN TRY_CAST(text AS DOUBLE) END;
 
