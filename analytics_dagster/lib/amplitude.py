@@ -7,7 +7,9 @@ in the window (both ends inclusive). Moscow day D is ``start=(D-1)T21``, ``end=D
 How the client treats the API's answers:
 
 * 200: the archive is streamed to disk (never held in memory), extracted, and every member is decompressed to
-  its end to prove it whole; a truncated ZIP or a corrupt gzip member is fetched again, never returned.
+  its end to prove it whole; a truncated ZIP or a corrupt gzip member is fetched again, never returned. A member
+  that comes back with the very same corrupt bytes is an :class:`AmplitudeExportError` naming it: the export
+  itself is broken and no retry fixes it.
 * 404: no data in the window — an empty result, not an error.
 * 429, 5xx, timeouts, dropped connections: retried with exponential backoff and jitter, honouring Retry-After.
 * 400 (the export would exceed 4 GB) and 504 (the export took too long): the window is split in halves and each
@@ -17,6 +19,7 @@ How the client treats the API's answers:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import shutil
 import threading
@@ -115,6 +118,7 @@ class DayExport:
     requests: int = 0  # HTTP requests, including retries
     splits: int = 0
     empty_windows: int = 0  # windows answered with 404 (no data)
+    corrupt_members: dict[str, str] = field(default_factory=dict)  # member name -> sha256 of its corrupt bytes
 
     @property
     def retries(self) -> int:
@@ -231,12 +235,30 @@ class AmplitudeExportClient:
                 raise error_for_transport(error, what) from error
         try:
             files = extract_export_zip(archive, window_dir / "files")
-            for path in files:
-                describe_gzip_file(path)
-        except CorruptRawFileError as error:
+        except CorruptRawFileError as error:  # a cut or damaged download (the ZIP's own CRCs do not match)
             raise RetryableError(f"{what}: the download is corrupt, fetching it again ({error})") from error
         finally:
             archive.unlink(missing_ok=True)
+        for path in files:
+            try:
+                describe_gzip_file(path)
+            except CorruptRawFileError as error:
+                self._corrupt_member(what, path, error, export)
         if not files:
             export.empty_windows += 1
         return files
+
+    @staticmethod
+    def _corrupt_member(what: str, path: Path, error: CorruptRawFileError, export: DayExport) -> None:
+        """A member the ZIP carried intact whose gzip data is broken: fetched again once; the same bytes twice
+        mean the export itself is broken, which no retry fixes."""
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if export.corrupt_members.get(path.name) == digest:
+            raise AmplitudeExportError(
+                f"{what}: member {path.name} of the export ZIP is not valid gzip ({error}), and the Export API sent "
+                "the same bytes again: the export itself is broken, so the day is not stored. Ask Amplitude "
+                "support, or load the hour through the S3 export"
+            ) from error
+        export.corrupt_members[path.name] = digest
+        raise RetryableError(f"{what}: member {path.name} is corrupt, fetching it again ({error})") from error
+

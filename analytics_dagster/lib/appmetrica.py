@@ -8,7 +8,9 @@
   earlier (it keeps files for 24 hours, and a day that was still filling then would come back incomplete). Once
   the API has accepted the query, polls go without it: a no-cache poll would restart the preparation.
 * 200: the body ``{"data":[...]}`` is streamed to disk as gzip and parsed on the way to prove it complete; a
-  truncated body is fetched again, never stored.
+  truncated body is fetched again, never stored. A body that is complete but malformed (a record that is not a
+  JSON object, not valid JSON, or not UTF-8) is an :class:`AppMetricaError` naming the record: a retry would
+  bring the same bytes.
 * 429: the app's queue is full (AppMetrica queues 3 queries per app) or a rate limit hit: wait and ask again.
 * 400: the API's own message is raised as is (unknown field, bad dates, too much data).
 * 5xx, timeouts, dropped connections: retried with exponential backoff and jitter.
@@ -54,7 +56,8 @@ EVENT_FIELDS = (
     "event_receive_timestamp", "appmetrica_device_id", "installation_id", "profile_id", "session_id",
     "os_name", "os_version", "device_manufacturer", "device_model", "device_type", "device_locale",
     "app_version_name", "app_package_name", "city", "country_iso_code", "connection_type", "operator_name",
-    "mcc", "mnc", "google_aid", "ios_ifa", "application_id",
+    "mcc", "mnc", "google_aid", "ios_ifa", "application_id", "device_ipv6", "ios_ifv", "original_device_model",
+    "windows_aid", "app_build_number",
 )  # fmt: skip
 _DEVICE_FIELDS = (
     "os_name", "os_version", "device_manufacturer", "device_model", "device_type", "device_locale",
@@ -87,8 +90,15 @@ class LogsBodyError(ValueError):
     """A Logs API body that is not a complete ``{"data":[...]}`` document (truncated or malformed)."""
 
 
+class MalformedBodyError(LogsBodyError):
+    """A Logs API body that is complete but malformed (a record that is not a JSON object, not valid JSON or not
+    UTF-8): fetching it again would bring the same bytes, so it is an error, not a retry."""
+
+
 _BODY_START = re.compile(r'\s*\{\s*"data"\s*:\s*\[')
 _BODY_END = re.compile(r"\s*\]\s*\}\s*")
+_DOCUMENT_END = re.compile(r"\]\s*\}\s*$")
+_NEXT_RECORD = re.compile(r'\}\s*,\s*\{\s*"')
 _SEPARATOR = re.compile(r"\s*,?\s*")
 
 
@@ -111,14 +121,30 @@ class LogsBodyParser:
         self.records = 0
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
-        self._buffer += self._decoder.decode(chunk)
+        try:
+            self._buffer += self._decoder.decode(chunk)
+        except UnicodeDecodeError as error:  # the records before the bad bytes, to name the record holding them
+            self._buffer += error.object[: error.start].decode("utf-8")
+            self._drain(final=False)
+            raise MalformedBodyError(
+                f"record {self.records + 1:,} of data holds bytes that are not UTF-8 ({error.reason})"
+            ) from None
         return self._drain(final=False)
 
     def close(self) -> None:
-        self._buffer += self._decoder.decode(b"", final=True)
+        try:
+            self._buffer += self._decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise LogsBodyError(f"the body ends inside a UTF-8 character after {self.records:,} records") from None
         self._drain(final=True)
         if self._state != "done":
             raise LogsBodyError(f"the body ends after {self.records:,} records without closing ']}}' (truncated)")
+
+    def _complete_around(self, position: int) -> bool:
+        """Whether a record that fails to parse at ``position`` sits inside a whole document, so it is malformed,
+        not cut off: the body ends like a document and another record starts after it (``}, {"`` cannot occur
+        inside a JSON string, whose quotes are escaped; a cut body has nothing after its broken last record)."""
+        return bool(_DOCUMENT_END.search(self._buffer[-64:])) and bool(_NEXT_RECORD.search(self._buffer, position + 1))
 
     def _drain(self, final: bool) -> list[dict[str, Any]]:
         out = []
@@ -147,11 +173,16 @@ class LogsBodyParser:
             try:
                 record, end = self._json.raw_decode(buffer, position)
             except json.JSONDecodeError as error:
-                if final or len(buffer) - position > self._MAX_RECORD_CHARS:
-                    raise LogsBodyError(f"record {self.records + 1:,} is not valid JSON ({error.msg})") from None
+                message = f"record {self.records + 1:,} of data is not valid JSON ({error.msg})"
+                if len(buffer) - position > self._MAX_RECORD_CHARS or (final and self._complete_around(position)):
+                    raise MalformedBodyError(message) from None
+                if final:
+                    raise LogsBodyError(f"{message}: the body is cut short") from None
                 break
             if not isinstance(record, dict):
-                raise LogsBodyError(f"record {self.records + 1:,} is not a JSON object")
+                raise MalformedBodyError(
+                    f"record {self.records + 1:,} of data is not a JSON object: {json.dumps(record)[:60]}"
+                )
             out.append(record)
             self.records += 1
             self._pos = end
@@ -367,6 +398,12 @@ class AppMetricaLogsClient:
                     out.write(chunk)
                     parser.feed(chunk)
             parser.close()
+        except MalformedBodyError as error:
+            dest.unlink(missing_ok=True)
+            raise AppMetricaError(
+                f"{what}: the Logs API sent a complete but malformed body: {error}. Fetching it again would bring "
+                "the same bytes, so the day is not stored; report it to AppMetrica support"
+            ) from error
         except LogsBodyError as error:
             dest.unlink(missing_ok=True)
             raise _IncompleteBody(f"{what}: the body is incomplete, fetching it again ({error})") from error

@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import math
 import os
 import random
+import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -1092,7 +1094,8 @@ APPMETRICA_EVENT_FIELDS = (
     "event_receive_timestamp", "appmetrica_device_id", "installation_id", "profile_id", "session_id",
     "os_name", "os_version", "device_manufacturer", "device_model", "device_type", "device_locale",
     "app_version_name", "app_package_name", "city", "country_iso_code", "connection_type", "operator_name",
-    "mcc", "mnc", "google_aid", "ios_ifa", "application_id",
+    "mcc", "mnc", "google_aid", "ios_ifa", "application_id", "device_ipv6", "ios_ifv", "original_device_model",
+    "windows_aid", "app_build_number",
 )
 _DEVICE_FIELDS = ("os_name", "os_version", "device_manufacturer", "device_model", "device_type", "device_locale",
                   "app_version_name", "app_package_name", "city", "country_iso_code")
@@ -1185,7 +1188,8 @@ def _mob_users(seed: int, cohort: np.ndarray, idx: np.ndarray, dn_state: np.ndar
     conn = np.where(_u(seed, "mob-conn", key) < 0.55, "wifi", "cell")
     out: dict[str, list] = {k: [] for k in ("os_name", "os_version", "device_manufacturer", "device_model",
                                             "device_type", "device_locale", "city", "country_iso_code",
-                                            "operator_name", "mcc", "mnc", "google_aid", "ios_ifa")}
+                                            "operator_name", "mcc", "mnc", "google_aid", "ios_ifa",
+                                            "device_ipv6", "ios_ifv", "original_device_model", "windows_aid")}
     uop = _u(seed, "mob-op", key).tolist()
     for j, (is_ios, ma, mi, oa, oi, ci, l_, a, u_op) in enumerate(zip(
             ios.tolist(), mod_a.tolist(), mod_i.tolist(), osv_a.tolist(), osv_i.tolist(), city.tolist(),
@@ -1197,14 +1201,21 @@ def _mob_users(seed: int, cohort: np.ndarray, idx: np.ndarray, dn_state: np.ndar
             out["os_version"].append(_IOS_OS[oi][0])
             out["google_aid"].append("")
             out["ios_ifa"].append("00000000-0000-0000-0000-000000000000" if l_ else a.decode().upper())
+            out["ios_ifv"].append(str(uuid.UUID(bytes=hashlib.md5(b"ifv:%d" % int(key[j])).digest())).upper())
         else:
             man, model, _ = _ANDROID[ma]
             out["os_name"].append("android")
             out["os_version"].append(_ANDROID_OS[oa][0])
             out["google_aid"].append(a.decode())
             out["ios_ifa"].append("")
+            out["ios_ifv"].append("")
         out["device_manufacturer"].append(man)
         out["device_model"].append(model)
+        # the model as the device names itself (e.g. 'iphone_14_pro'); IPv6 for a third of the devices (mobile
+        # networks hand it out more and more); no Windows devices, so windows_aid stays empty as on real apps
+        out["original_device_model"].append(model.lower().replace(" ", "_"))
+        out["device_ipv6"].append(f"2a00:1fa0:{int(key[j]) % 65536:x}:{j % 65536:x}::1" if key[j] % 3 == 0 else "")
+        out["windows_aid"].append("")
         out["device_type"].append("tablet" if ("iPad" in model or "Tab" in model or "Pad" in model) else "phone")
         out["device_locale"].append(_LOCALE[c[6]])
         out["city"].append(c[0])
@@ -1389,8 +1400,15 @@ def _mob_context(day: dt.date | str, events_per_day: int, seed: int):
     return d, dn, ar, u, s_recv, sess_num
 
 
+def _build_number(version: str) -> str:
+    """The build number of an app version, as AppMetrica reports it: '8.1.0' -> '80100'."""
+    major, minor, patch = (int(part) for part in (version.split(".") + ["0", "0"])[:3])
+    return str(major * 10000 + minor * 100 + patch)
+
+
 def _mob_frag(u: dict, i: int, profile: bool, sess_num: int, application_id: int, fields: tuple) -> bytes:
     vals = {
+        "app_build_number": _build_number(u["app_version_name"][i]),
         "appmetrica_device_id": u["appmetrica_device_id"][i], "installation_id": u["installation_id"][i],
         "profile_id": u["profile_id"][i] if profile else "", "session_id": str(sess_num),
         "app_package_name": APPMETRICA_PACKAGE, "application_id": str(application_id),

@@ -19,7 +19,7 @@ import sqlglot
 
 from analytics_dagster.lib.dwh import targets
 from analytics_dagster.lib.dwh.etl import load_day
-from analytics_dagster.lib.dwh.tables import DWH_TABLES, bigquery_ddl
+from analytics_dagster.lib.dwh.tables import DWH_TABLES, LOAD_LOG_TABLE, bigquery_ddl
 from analytics_dagster.lib.warehouse import BigQueryWarehouse, DuckDBWarehouse
 from analytics_dagster_tests.dwh.conftest import DAYS, table_state
 
@@ -112,4 +112,6 @@ def test_a_failed_transaction_leaves_bigquery_tables_unchanged(publish_demo, sto
     with pytest.raises(duckdb.Error, match="simulated failure"):
         load_day(store, warehouse, DAYS[0], mappings)
     assert table_state(warehouse) == before
-    assert not [name for name in client.con.execute("SHOW TABLES").fetchall() if name[0].startswith("dwh_")]
+    scratch = [name for (name,) in client.con.execute("SHOW TABLES").fetchall()
+               if name.startswith("dwh_") and name != LOAD_LOG_TABLE]
+    assert not scratch

@@ -10,7 +10,6 @@ import pytest
 
 from analytics_dagster.lib.dwh import targets
 from analytics_dagster.lib.dwh.quarantine import QuarantineLimitExceeded, quarantine_prefix
-from analytics_dagster.lib.dwh.sources import RawFormatError
 from analytics_dagster.lib.dwh.tables import DWH_TABLES
 from analytics_dagster_tests.dwh.conftest import (
     DAYS,
@@ -280,12 +279,26 @@ def test_appmetrica_records_keep_uint64_ids_and_get_stable_uuids(store, load, wa
     assert sorted(r[0] for r in rows(warehouse, "SELECT uuid FROM events_part")) == first_uuids
 
 
-def test_a_broken_appmetrica_body_is_a_clear_error(store, load, warehouse, tmp_path):
+def test_a_broken_appmetrica_body_is_quarantined_from_the_break_on(store, load, warehouse, tmp_path):
     path = tmp_path / "appmetrica" / "events.json.gz"
     path.parent.mkdir()
-    path.write_bytes(gzip.compress(b'{"data":[{"event_name":"a"},{"event_name":]}'))
+    body = json.dumps({"data": [appmetrica_record(), appmetrica_record(event_name="b")]})[:-2]
+    path.write_bytes(gzip.compress(body.encode() + b',{"event_name":]}'))
     from analytics_dagster.lib.raw_store import publish_day
 
     publish_day(store, "appmetrica", DAYS[0], [path], origin="test")
-    with pytest.raises(RawFormatError, match=f"partition {DAYS[0]}: appmetrica raw data cannot be read"):
-        load(DAYS[0])
+    result = load(DAYS[0], max_quarantine_share=0.5)
+    assert result.events == 2
+    assert [(q.file, q.line, q.reason) for q in result.quarantine.sample] == [
+        (f"raw/appmetrica/{DAYS[0]}/events.json.gz", 3,
+         "brackets do not match: element 3; the rest of the body is unreadable")]
+
+
+def test_a_warehouse_created_before_new_columns_gets_them_on_the_next_load(publish_demo, load, warehouse):
+    publish_demo(days=DAYS[:1])
+    load(DAYS[0])
+    warehouse.execute("ALTER TABLE technical_data DROP COLUMN invalid_fields")
+    warehouse.execute("ALTER TABLE technical_data DROP COLUMN google_advertising_id")
+    result = load(DAYS[0])
+    assert warehouse.row_count("technical_data", "google_advertising_id IS NOT NULL") > 0
+    assert warehouse.row_count("technical_data") == result.events

@@ -151,6 +151,8 @@ def _failure(failures: dict[str, Exception], loaded: list[str]) -> dg.Failure:
         if isinstance(error, QuarantineLimitExceeded):
             metadata.update({
                 "quarantined": error.report.total,
+                "loaded_with_fields_as_null": error.report.total_repaired,
+                "invalid_fields": error.report.field_problems or "none",
                 "quarantine_by_file": error.report.files,
                 "quarantine_by_reason": error.report.reasons,
                 "quarantine": dg.MetadataValue.url(error.report.url) if error.report.url else None,
@@ -172,13 +174,17 @@ def _table_metadata(result: DayLoadResult, table: str) -> dict[str, object]:
             metadata[f"{source}_records_read"] = summary.records
             metadata[f"{source}_loaded"] = summary.loaded
             metadata[f"{source}_quarantined"] = summary.quarantined
+            metadata[f"{source}_loaded_with_fields_as_null"] = summary.repaired
+            metadata[f"{source}_conflicting_versions"] = summary.conflicting_versions
             metadata[f"{source}_duplicates_in_day"] = summary.duplicates_in_day
             metadata[f"{source}_duplicates_of_earlier_days"] = summary.duplicates_of_earlier_days
         metadata["missing_sources"] = ", ".join(s for s, r in result.sources.items() if r.missing) or "none"
         metadata["quarantined"] = result.quarantine.total
+        metadata["invalid_fields"] = result.quarantine.field_problems or "none"  # '<source> <column>: <reason>'
         if result.quarantine.url:
             metadata["quarantine"] = dg.MetadataValue.url(result.quarantine.url)
             metadata["quarantine_by_reason"] = result.quarantine.reasons
+            metadata["quarantine_by_file"] = result.quarantine.files
         metadata["taken_over_from_later_partitions"] = result.taken_over
         metadata["timings_s"] = result.timings
     if table == "tmp_user_properties":

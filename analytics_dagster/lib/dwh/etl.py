@@ -3,8 +3,11 @@
 The rules (docs/dwh.md explains why):
 
 * DuckDB parses every raw file once (``read_json`` straight from the gzip files, all fields as text, typed in SQL);
-  records that cannot be loaded are quarantined with partition, file and line, and the run stops before writing
-  anything when they exceed ``max_quarantine_share`` of a source's records.
+  one validation pass, the same for every source and warehouse, decides per record: load, load with a field as NULL
+  (its text kept in ``invalid_fields`` and counted), or quarantine (malformed, or holding a value a warehouse would
+  reject: NUL, NaN/Infinity, an integer beyond int64/uint64, bytes that are not UTF-8). Quarantined records are kept
+  with partition, file and line, and the run stops before writing anything when they (with the repaired ones)
+  exceed ``max_quarantine_share`` of a source's records.
 * One row per uuid: duplicates within the day are dropped, and an event belongs to the EARLIEST partition it was
   uploaded in — a copy already stored under an earlier partition makes this day's copy a duplicate, a copy under a
   later partition is taken over (removed there, and that partition's aggregates and history recomputed).
@@ -25,8 +28,9 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +44,7 @@ from analytics_dagster.lib.dwh.sources import (
     SOURCES,
     RawDay,
     RawFile,
-    RawFormatError,
+    damage_of,
     exact_relation,
     fast_relation,
     load_exact_lines,
@@ -76,7 +80,9 @@ RECORD_EXTRAS = (
     Column("user_properties", "JSON", False),
     Column("line_number", "BIGINT", False),
     Column("raw_line", "VARCHAR", False),
-    Column("problem", "VARCHAR", False),
+    Column("raw_bytes", "BLOB", False),  # the line's bytes when they are not UTF-8 (raw_line is then NULL)
+    Column("problem", "VARCHAR", False),  # why the record is quarantined; NULL: it loads
+    Column("field_problems", "VARCHAR[]", False),  # ['<column>: <reason>'] of fields loaded NULL (invalid_fields)
 )
 # Stored columns the per-partition tables read when they are recomputed from the warehouse.
 STORED_RECORD_COLUMNS = (
@@ -86,6 +92,10 @@ STORED_RECORD_COLUMNS = (
     "t.connection_type", "t.advertising_id", "u.user_properties",
 )
 PREVIEW_ROWS = 5
+# JSON text that may hold a value some warehouse rejects (validate_values.sql walks only such documents): a NUL
+# escape, NaN / Infinity, a number token (ended by a blank , } or ]) of 19+ digits or with a 3-digit exponent; ids
+# inside strings (hex, long digit strings) end with a quote instead, so they are rarely suspects.
+SUSPECT_JSON_PATTERN = r"\\u0000|NaN|Infinity|\d{19}[\s,}\]]|\d[eE][+-]?\d{3}[\s,}\]]"
 # The local tables holding the rows of the tables that are not one row per record.
 OUTPUT_RELATIONS = {
     "mobile_devices": "dwh_out_mobile_devices",
@@ -122,8 +132,10 @@ class SourceResult:
     origin: str | None  # manifest origin ('demo', 'export_api', ...); None when the day is missing
     files: int = 0
     records: int = 0  # records read (loaded + quarantined + duplicates)
-    quarantined: int = 0
-    duplicates_in_day: int = 0
+    quarantined: int = 0  # malformed records (the share limit counts these and the repaired ones)
+    repaired: int = 0  # records loaded with fields as NULL whose text did not fit their type (invalid_fields)
+    conflicting_versions: int = 0  # records dropped because another record of the uuid differs (quarantined)
+    duplicates_in_day: int = 0  # exact copies of a record of the day
     duplicates_of_earlier_days: int = 0
     loaded: int = 0
 
@@ -161,10 +173,21 @@ class DayLoadResult:
 
 
 def ensure_tables(warehouse: Warehouse) -> None:
-    """Creates the eight tables (and, on PostgreSQL, their indexes) when missing."""
+    """Creates the eight tables (and, on PostgreSQL, their indexes) when missing, and adds the columns a DDL file
+    gained since a table was created (columns are only ever added)."""
     _create_tables(warehouse, (*DWH_TABLES, LOAD_LOG_TABLE))
+    _add_missing_columns(warehouse, DWH_TABLES)
     if warehouse.dialect == "postgres":
         warehouse.execute_file("dwh/ddl/postgres_indexes.sql")
+
+
+def _add_missing_columns(warehouse: Warehouse, tables: tuple[str, ...]) -> None:
+    for table in tables:
+        present = set(warehouse.query_df(f"SELECT * FROM {table} LIMIT 0").columns)
+        for column in table_columns(table):
+            if column.name not in present:
+                logger.info(f"{table}: adding the column {column.name} {column.type} of its DDL")
+                warehouse.execute(f"ALTER TABLE {table} ADD COLUMN {quote_identifier(column.name)} {column.type}")
 
 
 def ensure_load_log(warehouse: Warehouse) -> None:
@@ -284,69 +307,146 @@ class _DayLoad:
         self._run(f"CREATE OR REPLACE TEMP TABLE {name} AS {render(f'dwh/stage/keys/{name}.sql')}")
         self.session.push(name)
 
-    # --- parse -------------------------------------------------------------------------------------------------
+    # --- parse and validate ----------------------------------------------------------------------------------
     def _stage_records(self) -> None:
+        """dwh_records: every record of the day, typed, with `problem` set where it cannot load. The fast path reads
+        whole files; files with a problem (or unreadable, or short of their manifest's lines, or holding a version
+        of a uuid that conflicts with another) are read again line by line to name each line exactly."""
         self._run(render("dwh/stage/macros.sql"))
         columns = {c.name: c for table in ("events_part", "technical_data") for c in table_columns(table)}
         columns.update({c.name: c for c in RECORD_EXTRAS})
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE dwh_records ({column_definitions(list(columns.values()))})")
-        for source, raw in self.raw_days.items():
-            if not raw.files:
-                continue
-            try:
-                self._run(render(f"dwh/stage/{source}_records.sql", raw=fast_relation(source, list(raw.files))))
-            except duckdb.Error as error:  # a file DuckDB cannot read at all (e.g. a broken Logs API array)
-                raise RawFormatError(f"partition {self.day}: {source} raw data cannot be read: {error}") from error
-            for raw_file in self._files_needing_line_numbers(raw):
-                self.log(f"{raw_file.key}: problems found; reading it again line by line")
-                self.con.execute("DELETE FROM dwh_records WHERE raw_file = $key", {"key": raw_file.key})
-                load_exact_lines(self.con, raw_file)
-                self._run(render(f"dwh/stage/{source}_records.sql", raw=exact_relation(source, raw_file)))
-            self.sources[source].records = self._count(
-                f"SELECT count(*) FROM dwh_records WHERE source = '{source}'"
-            )
+        unreadable: dict[str, RawFile] = {}
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="dwh-checksum") as pool:
+            damage = {f.key: (f, pool.submit(damage_of, f)) for raw in self.raw_days.values() for f in raw.files}
+            for source, raw in self.raw_days.items():
+                for raw_file in self._stage_fast(source, [f for f in raw.files if f.unreadable is None]):
+                    unreadable[raw_file.key] = raw_file
+                unreadable.update({f.key: f for f in raw.files if f.unreadable is not None})
+            damaged = {key: (raw_file, check.result()) for key, (raw_file, check) in damage.items() if check.result()}
+        for key, (raw_file, reason) in damaged.items():
+            self._quarantine_damaged(raw_file, reason)
+            unreadable.pop(key, None)
+        self._validate_values()
+        needing = {**self._files_needing_line_numbers(), **unreadable}
+        for key in damaged:
+            needing.pop(key, None)
+        for key, raw_file in sorted(needing.items()):
+            reason = raw_file.unreadable or "problems found"
+            self.log(f"partition {self.day}: {key}: {reason}; reading it again line by line")
+            self.con.execute("DELETE FROM dwh_records WHERE raw_file = $key", {"key": key})
+            load_exact_lines(self.con, raw_file)
+            self._run(render(f"dwh/stage/{raw_file.source}_records.sql", raw=exact_relation(raw_file.source, raw_file)))
+        if needing:
+            self._validate_values(files=sorted(needing))
+            self._run(render("dwh/stage/uuid_copies.sql"))  # the records read again replaced their copies
+        for source, count in self._source_counts().items():
+            self.sources[source].records = count
 
-    def _files_needing_line_numbers(self, raw: RawDay) -> list[RawFile]:
-        """Files with a problem record, or with fewer records than manifest lines (lines DuckDB skipped)."""
+    def _quarantine_damaged(self, raw_file: RawFile, reason: str) -> None:
+        """A file that is not what the manifest describes loads nothing: one quarantine row per line the manifest
+        counts (AppMetrica: one row), since any of its values may have changed."""
+        self.log(f"partition {self.day}: {raw_file.key}: {reason}; none of its records are loaded")
+        self.con.execute("DELETE FROM dwh_records WHERE raw_file = $key", {"key": raw_file.key})
+        self.con.execute(
+            "INSERT INTO dwh_records (source, partition_date, raw_file, line_number, problem) "
+            "SELECT $source, CAST($day AS DATE), $key, line_number, $problem "
+            "FROM range(1, $lines + 1) AS t(line_number)",
+            {"source": raw_file.source, "day": self.day, "key": raw_file.key, "lines": max(raw_file.lines or 1, 1),
+             "problem": reason},
+        )
+
+    def _stage_fast(self, source: str, files: list[RawFile]) -> list[RawFile]:
+        """Stages ``files`` by the fast path; returns those DuckDB cannot read at all (a corrupt gzip, an element of
+        a Logs API array that is not an object, bytes that are not UTF-8), for the exact path."""
+        if not files:
+            return []
+        try:
+            self._run(render(f"dwh/stage/{source}_records.sql", raw=fast_relation(source, files)))
+            return []
+        except duckdb.Error:  # one of the files: find which, file by file (the failed INSERT left nothing)
+            pass
+        unreadable = []
+        for raw_file in files:
+            try:
+                self._run(render(f"dwh/stage/{source}_records.sql", raw=fast_relation(source, [raw_file])))
+            except duckdb.Error as error:
+                unreadable.append(replace(raw_file, unreadable=f"DuckDB cannot read it ({str(error)[:300]})"))
+        return unreadable
+
+    def _validate_values(self, files: list[str] | None = None) -> None:
+        """Quarantines records holding a value some warehouse would reject (sql/dwh/stage/validate_values.sql),
+        over the columns the targets receive, whatever the source."""
+        internal = {c.name for c in RECORD_EXTRAS} - {"event_properties", "user_properties"}
+        described = self.con.execute("DESCRIBE dwh_records").fetchall()
+        scope = "TRUE" if files is None else f"raw_file IN ({', '.join(sql_string(f) for f in files)})"
+
+        def columns(kind: str) -> list[dict[str, str]]:
+            return [{"name": name, "sql": quote_identifier(name)}
+                    for name, column_type, *_ in described if column_type == kind and name not in internal]
+
+        self._run(render("dwh/stage/validate_values.sql", text_columns=columns("VARCHAR"),
+                         double_columns=columns("DOUBLE"), json_columns=columns("JSON"), scope=scope,
+                         suspect_pattern=SUSPECT_JSON_PATTERN))
+
+    def _files_needing_line_numbers(self) -> dict[str, RawFile]:
+        """Files with a problem record, with fewer records than manifest lines (lines DuckDB skipped), or holding
+        a copy of a uuid whose copies differ (to name the lines of the versions the quarantine keeps)."""
+        self._run(render("dwh/stage/uuid_copies.sql"))
         stats = {
             key: (rows, problems)
             for key, rows, problems in self.con.execute(
-                "SELECT raw_file, count(*), count(problem) FROM dwh_records WHERE source = $source GROUP BY raw_file",
-                {"source": raw.source},
+                "SELECT raw_file, count(*), count(problem) FROM dwh_records WHERE line_number IS NULL "
+                "GROUP BY raw_file"
             ).fetchall()
         }
-        needing = []
-        for raw_file in raw.files:
-            rows, problems = stats.get(raw_file.key, (0, 0))
-            if problems or (raw_file.lines is not None and rows != raw_file.lines):
-                needing.append(raw_file)
+        conflicting = {row[0] for row in self.con.execute(
+            "SELECT DISTINCT raw_file FROM dwh_uuid_copies WHERE uuid IN "
+            "(SELECT uuid FROM dwh_uuid_copies WHERE content <> kept_content) AND line_number IS NULL"
+        ).fetchall()}
+        needing = {}
+        for raw in self.raw_days.values():
+            for raw_file in raw.files:
+                if raw_file.key not in stats:
+                    continue
+                rows, problems = stats[raw_file.key]
+                if problems or raw_file.key in conflicting or (raw_file.lines is not None and rows != raw_file.lines):
+                    needing[raw_file.key] = raw_file
         return needing
 
     # --- quarantine --------------------------------------------------------------------------------------------
     def _quarantine(self) -> QuarantineReport:
-        report, path = quarantine_module.collect_quarantine(self.con, self.day, self.workdir)
-        for source, count in report.quarantined.items():
-            self.sources[source].quarantined = count
+        """Drops the exact duplicates within the day, marks conflicting versions of a uuid, then writes every record
+        that does not load to the quarantine and fails above the allowed share (conflicts are not malformed)."""
+        before = self._source_counts()
+        self._run(render("dwh/stage/within_day_duplicates.sql"))  # over dwh_uuid_copies of _stage_records
+        after = self._source_counts()
+        for source in self.sources:
+            self.sources[source].duplicates_in_day = before.get(source, 0) - after.get(source, 0)
+        records = {source: result.records for source, result in self.sources.items() if result.records}
+        report, path = quarantine_module.collect_quarantine(self.con, self.day, records, self.workdir)
+        for source, result in self.sources.items():
+            result.quarantined = report.quarantined.get(source, 0)
+            result.conflicting_versions = report.conflicts.get(source, 0)
+            result.repaired = report.repaired.get(source, 0)
         quarantine_module.publish_quarantine(self.store, report, path)
-        if report.total:
-            self.log(f"Quarantined {report.total:,} records ({report.reasons}) to {report.uri}")
+        if report.total or report.total_repaired:
+            self.log(f"partition {self.day}: quarantined {report.total:,} records ({report.reasons}), loaded "
+                     f"{report.total_repaired:,} with fields as NULL ({report.field_problems}); {report.uri}")
         quarantine_module.check_quarantine_share(report, self.settings.max_quarantine_share)
         quarantine_module.drop_quarantined(self.con)
         return report
 
     # --- one row per uuid --------------------------------------------------------------------------------------
     def _deduplicate(self) -> int:
+        """Copies of this day's events stored under other partitions (the day's own duplicates went before)."""
         before = self._source_counts()
-        self._run(render("dwh/stage/within_day_duplicates.sql"))
-        after = self._source_counts()
-        for source in self.sources:
-            self.sources[source].duplicates_in_day = before.get(source, 0) - after.get(source, 0)
         self._key_table("dwh_stage_uuids")
         self._pull(render("dwh/target/uuid_conflicts.sql"), "dwh_conflicts")
         self._run(render("dwh/stage/drop_earlier_duplicates.sql"))
         final = self._source_counts()
         for source in self.sources:
-            self.sources[source].duplicates_of_earlier_days = after.get(source, 0) - final.get(source, 0)
+            self.sources[source].duplicates_of_earlier_days = before.get(source, 0) - final.get(source, 0)
         self._key_table("dwh_stage_claimed")
         self._pull(render("dwh/target/partition_events.sql"), "dwh_previous_events")
         self._key_table("dwh_stage_users")

@@ -5,18 +5,22 @@ Amplitude files are gzip JSON lines that DuckDB reads directly. An AppMetrica da
 so a day of millions of events never sits in memory as one document.
 
 The fast path (``read_json`` over all files, every field as text, unparseable lines as all-NULL rows) has no line
-numbers. A file in which it finds a problem is read again by the exact path, which numbers every line (Amplitude:
-line in the file, blank lines included; AppMetrica: position in ``data``) and keeps its raw text for the quarantine.
+numbers. A file in which it finds a problem, or which it cannot read at all, is read again by the exact path, in
+Python from the raw gzip, which numbers every record (Amplitude: line in the file, blank lines included; AppMetrica:
+position in ``data``), keeps its raw text (or its bytes, when they are not UTF-8) for the quarantine, and never
+stops at a bad record: damage (corrupt gzip, a body cut short) becomes quarantine rows of its own.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,23 +51,43 @@ APPMETRICA_FIELDS = (
     "event_receive_timestamp", "appmetrica_device_id", "installation_id", "profile_id", "session_id", "os_name",
     "os_version", "device_manufacturer", "device_model", "device_type", "device_locale", "app_version_name",
     "app_package_name", "city", "country_iso_code", "connection_type", "operator_name", "mcc", "mnc", "google_aid",
-    "ios_ifa", "application_id",
+    "ios_ifa", "application_id", "device_ipv6", "ios_ifv", "original_device_model", "windows_aid", "app_build_number",
 )
 _LOGS_API_PREFIX = re.compile(rb'^\s*\{\s*"data"\s*:\s*')
 _LOGS_API_SUFFIX = re.compile(rb"\]\s*\}$")
 _CHUNK = 1 << 20
+APPMETRICA_EVENTS_FILE = "events.json.gz"
+# What reading a broken gzip raises: BadGzipFile (an OSError), EOFError when it is cut short, zlib.error.
+GZIP_ERRORS = (OSError, EOFError, zlib.error)
 
 
 class RawFormatError(ValueError):
-    """A raw file cannot be read at all (not a Logs API body, JSON broken beyond one record)."""
+    """A Logs API body that cannot be unwrapped for the fast path (not ``{"data": [...]}``, or cut short)."""
 
 
 @dataclass(frozen=True)
 class RawFile:
     source: str
     key: str  # object key, e.g. raw/amplitude/2025-07-01/100001_2025-06-30_21#0.json.gz
-    path: Path  # what DuckDB reads: the local gzip (Amplitude) or the unwrapped JSON array (AppMetrica)
-    lines: int | None  # line count from the manifest (Amplitude), to notice lines the fast path skipped
+    gzip_path: Path  # the raw gzip on local disk, which the exact path reads
+    path: Path | None  # what the fast path reads: the gzip (Amplitude) or the unwrapped JSON array (AppMetrica)
+    lines: int | None  # records per the manifest (Amplitude: lines; AppMetrica: the ingest's record count, if any)
+    unreadable: str | None = None  # why the fast path cannot read the file at all (then path is None)
+    sha256: str | None = None  # the manifest's checksum of the gzip
+
+
+def damage_of(raw_file: RawFile) -> str | None:
+    """Why the local gzip is not the file the manifest describes (damaged in the store or in transit), or None.
+    Damaged gzip data may still decompress, into changed values that only the checksum catches."""
+    if raw_file.sha256 is None:
+        return None
+    digest = hashlib.sha256()
+    with open(raw_file.gzip_path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)  # hashlib releases the GIL: this runs beside DuckDB's parse
+    if digest.hexdigest() != raw_file.sha256:
+        return f"raw file damaged: its sha256 differs from the manifest's ({digest.hexdigest()[:12]}…)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -109,16 +133,25 @@ def local_raw_day(store: ObjectStore, source: str, day: str, workdir: Path) -> I
     source_dir = workdir / source
     source_dir.mkdir(parents=True, exist_ok=True)
     for entry in manifest.files:
+        if source == "appmetrica" and entry.name != APPMETRICA_EVENTS_FILE:
+            continue  # installations / sessions_starts bodies are kept raw, not loaded as events
         key = f"{day_prefix(source, day)}/{entry.name}"
         path = store.local_path(key)
         if path is None:  # S3: DuckDB reads local files only (no httpfs here)
             path = source_dir / entry.name
             store.download_file(key, path)
+        # records the file holds: Amplitude's lines; the Logs API records the ingest counted (when it did)
+        lines = entry.lines if source == "amplitude" else manifest.details.get("records", {}).get("events")
         if source == "appmetrica":
             array_path = source_dir / f"{entry.name}.array.json"
-            unwrap_logs_api_body(path, array_path, key)
-            path = array_path
-        files.append(RawFile(source, key, path, entry.lines if source == "amplitude" else None))
+            try:
+                unwrap_logs_api_body(path, array_path, key)
+            except (RawFormatError, *GZIP_ERRORS) as error:  # the exact path reads what can be read
+                files.append(RawFile(source, key, path, None, lines, f"{type(error).__name__}: {error}", entry.sha256))
+                continue
+            files.append(RawFile(source, key, path, array_path, lines, sha256=entry.sha256))
+        else:
+            files.append(RawFile(source, key, path, path, lines, sha256=entry.sha256))
     yield RawDay(source, manifest, tuple(files))
 
 
@@ -156,52 +189,189 @@ def fast_relation(source: str, files: list[RawFile]) -> str:
     else:
         reader = f"read_json({paths}, format='array', columns={spec}, filename=true)"
     return (f"(SELECT * EXCLUDE (filename), {key_of_path} AS raw_file, CAST(NULL AS BIGINT) AS line_number, "
-            f"CAST(NULL AS VARCHAR) AS raw_line, CAST(NULL AS VARCHAR) AS json_problem FROM {reader})")
+            "CAST(NULL AS VARCHAR) AS raw_line, CAST(NULL AS BLOB) AS raw_bytes, "
+            f"CAST(NULL AS VARCHAR) AS json_problem FROM {reader})")
 
 
 EXACT_LINES_TABLE = "dwh_exact_lines"
+_EXACT_SCHEMA = pa.schema([("line_number", pa.int64()), ("raw_line", pa.string()), ("raw_bytes", pa.binary()),
+                           ("read_problem", pa.string())])
+
+
+@dataclass
+class _ExactLines:
+    """The numbered records of one file, as :func:`load_exact_lines` collects them."""
+
+    numbers: list[int] = field(default_factory=list)
+    texts: list[str | None] = field(default_factory=list)
+    raw_bytes: list[bytes | None] = field(default_factory=list)
+    problems: list[str | None] = field(default_factory=list)
+
+    def add(self, number: int, data: bytes | None, problem: str | None = None) -> None:
+        text = None
+        if data is not None:
+            try:
+                text = data.decode("utf-8")
+                data = None
+            except UnicodeDecodeError as error:  # kept as the original bytes, never rewritten
+                problem = problem or f"invalid UTF-8: byte {error.start} of the record"
+        self.numbers.append(number)
+        self.texts.append(text)
+        self.raw_bytes.append(data)
+        self.problems.append(problem)
+
+    def table(self) -> pa.Table:
+        return pa.table([pa.array(self.numbers, pa.int64()), pa.array(self.texts, pa.string()),
+                         pa.array(self.raw_bytes, pa.binary()), pa.array(self.problems, pa.string())],
+                        schema=_EXACT_SCHEMA)
 
 
 def load_exact_lines(con: Any, raw_file: RawFile) -> None:
-    """Fills ``dwh_exact_lines(line_number, raw_line)`` with every record of one file, numbered."""
-    con.execute(f"DROP TABLE IF EXISTS {EXACT_LINES_TABLE}")
+    """Fills ``dwh_exact_lines(line_number, raw_line, raw_bytes, read_problem)`` with every record of one file,
+    numbered (Amplitude: its line, blank lines counted; AppMetrica: its position in ``data``), read from the raw
+    gzip in Python so that nothing stops it: a record that is not UTF-8 keeps its bytes (``raw_bytes``); where
+    the gzip data breaks off or is corrupt, or the body is cut short, one more row says so (``read_problem``), and
+    lines the manifest counts beyond what could be read are rows of their own, so that the share counts them."""
+    lines = _ExactLines()
     if raw_file.source == "amplitude":
-        numbers, lines = [], []
-        with gzip.open(raw_file.path, "rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                text = line.rstrip(b"\r\n")
-                if text.strip():
-                    numbers.append(number)
-                    lines.append(text.decode("utf-8", errors="replace"))
-        table = pa.table({"line_number": pa.array(numbers, pa.int64()), "raw_line": pa.array(lines, pa.string())})
-        con.register("dwh_exact_arrow", table)
-        con.execute(f"CREATE TEMP TABLE {EXACT_LINES_TABLE} AS SELECT * FROM dwh_exact_arrow")
-        con.unregister("dwh_exact_arrow")
-        return
-    # One thread so row_number() follows the order of the array's elements.
-    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
-    con.execute("SET threads = 1")
+        _read_lines(raw_file, lines)
+    else:
+        _read_array_elements(raw_file, lines)
+    con.execute(f"DROP TABLE IF EXISTS {EXACT_LINES_TABLE}")
+    con.register("dwh_exact_arrow", lines.table())
+    con.execute(f"CREATE TEMP TABLE {EXACT_LINES_TABLE} AS SELECT * FROM dwh_exact_arrow")
+    con.unregister("dwh_exact_arrow")
+
+
+def _read_lines(raw_file: RawFile, lines: _ExactLines) -> None:
+    number = 0
     try:
-        con.execute(
-            f"CREATE TEMP TABLE {EXACT_LINES_TABLE} AS SELECT row_number() OVER () AS line_number, "
-            f"CAST(json AS VARCHAR) AS raw_line FROM read_json_objects({_sql_string(str(raw_file.path))}, "
-            "format='array')"
-        )
-    except Exception as error:  # duckdb.InvalidInputError: the array itself is broken
-        raise RawFormatError(f"{raw_file.key}: not valid JSON ({error})") from error
-    finally:
-        con.execute(f"SET threads = {int(threads)}")
+        with gzip.open(raw_file.gzip_path, "rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                data = line.rstrip(b"\r\n")
+                if data.strip():
+                    lines.add(number, data)
+    except GZIP_ERRORS as error:
+        problem = f"corrupt gzip data: after line {number} ({type(error).__name__}: {error})"
+        lines.add(number + 1, None, problem)
+        for missing in range(number + 2, (raw_file.lines or 0) + 1):
+            lines.add(missing, None, problem)
+        return
+    for missing in range(number + 1, (raw_file.lines or 0) + 1):
+        lines.add(missing, None, f"missing line: the manifest lists {raw_file.lines} lines, the file has {number}")
+
+
+_BODY_HEAD = re.compile(rb'\s*\{\s*"data"\s*:\s*\[')
+_STRUCTURE = re.compile(rb'["\[\]{},]')
+_STRING_STOP = re.compile(rb'["\\]')
+_QUARANTINED_BYTES = 1 << 16  # how much of an unreadable rest of a body the quarantine keeps
+
+
+def _read_array_elements(raw_file: RawFile, lines: _ExactLines) -> None:
+    """The elements of a Logs API body's ``data`` array, split by its structure alone (strings and brackets), so a
+    malformed element is that element's problem, not the file's."""
+    failure: list[str] = []
+    count = 0
+    for element, problem in split_logs_api_body(_gzip_chunks(raw_file.gzip_path, failure)):
+        count += 1
+        if problem is not None:
+            problem = f"{failure[0]} after element {count - 1}" if failure else problem
+            lines.add(count, element, problem)
+            for missing in range(count + 1, (raw_file.lines or 0) + 1):  # what the ingest counted beyond it
+                lines.add(missing, None, problem)
+            return
+        lines.add(count, element)
+    for missing in range(count + 1, (raw_file.lines or 0) + 1):
+        lines.add(missing, None, f"missing record: the manifest counts {raw_file.lines}, the body has {count}")
+
+
+def _gzip_chunks(path: Path, failure: list[str]) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip file; a corrupt or cut-off member ends them, the reason in ``failure``."""
+    try:
+        with gzip.open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                yield chunk
+    except GZIP_ERRORS as error:
+        failure.append(f"corrupt gzip data: ({type(error).__name__}: {error})")
+
+
+def split_logs_api_body(chunks: Iterator[bytes]) -> Iterator[tuple[bytes | None, str | None]]:
+    """Yields ``(element bytes, None)`` for each element of ``{"data": [...]}`` streamed as ``chunks``, then, if
+    the body is not such a document or ends before its closing ``]``, one ``(rest, problem)``."""
+    buffer = bytearray()
+    chunks = iter(chunks)
+    head = None
+    for chunk in chunks:
+        buffer += chunk
+        head = _BODY_HEAD.match(buffer)
+        if head or len(buffer.lstrip()) > 64:
+            break
+    if head is None:
+        yield bytes(buffer[:_QUARANTINED_BYTES]) or None, 'not a Logs API body: expected {"data": [...]}'
+        return
+    begin = scan = head.end()  # begin: where the current element starts; scan: where to look on
+    openers: list[int] = []  # the brackets open in the current element
+    in_string = False
+    count = 0  # elements yielded
+    while True:
+        while True:
+            if in_string:
+                stop = _STRING_STOP.search(buffer, scan)
+                if stop is None or (buffer[stop.start()] == 0x5C and stop.start() + 1 >= len(buffer)):
+                    break  # need more bytes (an escape must not be split from what it escapes)
+                scan = stop.start() + (2 if buffer[stop.start()] == 0x5C else 1)
+                in_string = buffer[stop.start()] == 0x5C
+                continue
+            token = _STRUCTURE.search(buffer, scan)
+            if token is None:
+                break
+            position, byte = token.start(), buffer[token.start()]
+            scan = position + 1
+            if byte == 0x22:  # "
+                in_string = True
+            elif byte in (0x5B, 0x7B):  # [ {
+                openers.append(byte)
+            elif openers and byte in (0x5D, 0x7D):  # ] }
+                if openers.pop() != byte - 2:  # '[' + 2 == ']', '{' + 2 == '}'
+                    rest = bytes(buffer[begin:])
+                    for chunk in chunks:  # the quarantine keeps the start of what is unreadable
+                        if len(rest) >= _QUARANTINED_BYTES:
+                            break
+                        rest += chunk
+                    problem = f"brackets do not match: element {count + 1}; the rest of the body is unreadable"
+                    yield rest.strip()[:_QUARANTINED_BYTES], problem
+                    return
+            elif openers or byte == 0x7D:
+                continue  # a comma inside an element; a stray '}' between elements
+            else:  # , between elements, or the closing ] of data
+                element = bytes(buffer[begin:position]).strip()
+                if byte == 0x2C or element:
+                    count += 1
+                    yield element, None
+                if byte == 0x5D:
+                    return
+                begin = scan
+        del buffer[:begin]
+        scan -= begin
+        begin = 0
+        chunk = next(chunks, None)
+        if chunk is None:
+            rest = bytes(buffer).strip()
+            yield rest or None, f'body cut short: it ends after element {count}, before its closing "]}}"'
+            return
+        buffer += chunk
 
 
 def exact_relation(source: str, raw_file: RawFile) -> str:
     """The lines loaded by :func:`load_exact_lines`, as the same fields the fast path yields."""
     spec = _sql_string(json.dumps(column_spec(source)))
     return (
-        "(SELECT parsed.*, raw_file, line_number, raw_line, json_problem FROM ("
-        f"SELECT line_number, raw_line, {_sql_string(raw_file.key)} AS raw_file, "
-        "CASE WHEN NOT json_valid(raw_line) THEN 'malformed JSON' "
+        "(SELECT parsed.*, raw_file, line_number, raw_line, raw_bytes, json_problem FROM ("
+        f"SELECT line_number, raw_line, raw_bytes, {_sql_string(raw_file.key)} AS raw_file, "
+        "CASE WHEN read_problem IS NOT NULL THEN read_problem "
+        "WHEN NOT json_valid(raw_line) THEN 'malformed JSON' "
         "WHEN json_type(raw_line) <> 'OBJECT' THEN 'JSON value is not an object' END AS json_problem, "
-        f"CASE WHEN json_valid(raw_line) AND json_type(raw_line) = 'OBJECT' THEN json_transform(raw_line, {spec}) "
-        f"ELSE json_transform('{{}}', {spec}) END AS parsed "
+        f"CASE WHEN read_problem IS NULL AND json_valid(raw_line) AND json_type(raw_line) = 'OBJECT' "
+        f"THEN json_transform(raw_line, {spec}) ELSE json_transform('{{}}', {spec}) END AS parsed "
         f"FROM {EXACT_LINES_TABLE}))"
     )

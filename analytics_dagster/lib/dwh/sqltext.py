@@ -13,7 +13,10 @@ from analytics_dagster.lib.sql import read_sql
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    environment.globals.update(typed_columns=typed_columns, raw_field_columns=raw_field_columns,
+                               field_checks=field_checks)
+    return environment
 
 
 def render(relative_path: str, **context: object) -> str:
@@ -31,6 +34,55 @@ def sql_string(text: str) -> str:
 def json_path(key: str) -> str:
     """A DuckDB JSON path selecting one top-level key, whatever characters it holds."""
     return sql_string('$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
+
+
+# How a field's text becomes the value of its column (macros of sql/dwh/stage/macros.sql), and the kind that
+# field_problem() names when it does not fit.
+_TYPED_VALUE = {
+    "BIGINT": ("int_of({text})", "integer"),
+    "INT": ("TRY_CAST(int_of({text}) AS INTEGER)", "integer"),
+    "DOUBLE": ("finite_of({text})", "number"),
+    "BOOLEAN": ("TRY_CAST({text} AS BOOLEAN)", "boolean"),
+    "TIMESTAMP": ("utc_timestamp({text})", "timestamp"),
+}
+
+
+def _raw_field(column: str) -> str:
+    return quote_identifier(f"raw:{column}")
+
+
+def typed_columns(fields: list[tuple[str, str]]) -> str:
+    """SELECT items typing each ``(column, text expression)`` of a source's record to its column's DDL type, plus
+    the text itself as ``"raw:<column>"`` for :func:`field_checks` (which a source SQL excludes at the end)."""
+    items = []
+    for column, text in fields:
+        template, _ = _TYPED_VALUE[_event_column_type(column)]
+        items.append(f"{template.format(text=text)} AS {quote_identifier(column)}, {text} AS {_raw_field(column)}")
+    return ",\n        ".join(items)
+
+
+def raw_field_columns(fields: list[tuple[str, str]]) -> str:
+    return ", ".join(_raw_field(column) for column, _ in fields)
+
+
+def field_checks(fields: list[tuple[str, str]]) -> str:
+    """``invalid_fields`` (JSON {column: raw text} of the fields whose non-empty text did not fit the column's type,
+    loaded NULL) and ``field_problems`` (['<column>: <reason>'], for the counts), both NULL when all fitted.
+    Evaluated over a relation carrying the columns of :func:`typed_columns`."""
+    conditions, entries, problems = [], [], []
+    for column, _ in fields:
+        raw = _raw_field(column)
+        condition = f"({quote_identifier(column)} IS NULL AND NULLIF(trim({raw}), '') IS NOT NULL)"
+        _, kind = _TYPED_VALUE[_event_column_type(column)]
+        conditions.append(condition)
+        entries.append(f"CASE WHEN {condition} THEN {{'k': {sql_string(column)}, 'v': {raw}}} END")
+        problems.append(f"CASE WHEN {condition} THEN {sql_string(column + ': ')} || field_problem({raw}, "
+                        f"{sql_string(kind)}) END")
+    failed = " OR ".join(conditions)
+    return (f"CASE WHEN {failed} THEN to_json(map_from_entries(list_filter([{', '.join(entries)}], "
+            "entry -> entry IS NOT NULL))) END AS invalid_fields,\n    "
+            f"CASE WHEN {failed} THEN list_filter([{', '.join(problems)}], problem -> problem IS NOT NULL) END "
+            "AS field_problems")
 
 
 def _event_column_type(name: str) -> str:

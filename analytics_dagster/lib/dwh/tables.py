@@ -62,8 +62,9 @@ def bigquery_ddl(table: str) -> str:
     properties = []
     if "partition_date" in column_names(table):
         properties.append(exp.PartitionedByProperty(this=exp.column("partition_date")))
-    cluster = [exp.column(c) for c in TABLE_KEYS[table] if c != "partition_date"][:4]  # BigQuery allows four
-    properties.append(exp.Cluster(expressions=cluster))
+    cluster = [exp.column(c) for c in TABLE_KEYS.get(table, ()) if c != "partition_date"][:4]  # at most four
+    if cluster:  # the load log has no key of its own
+        properties.append(exp.Cluster(expressions=cluster))
     statement.set("properties", exp.Properties(expressions=properties))
     return statement.sql("bigquery")
 
@@ -72,7 +73,7 @@ def bigquery_ddl(table: str) -> str:
 def table_columns(table: str) -> tuple[Column, ...]:
     """The columns of ``table`` in DDL order, parsed from its ``CREATE TABLE`` statement."""
     if table not in (*DWH_TABLES, LOAD_LOG_TABLE):
-        raise ValueError(f"{table!r} is not a DWH table; expected one of {', '.join(DWH_TABLES)}")
+        raise ValueError(f"{table!r} is not a DWH table; expected one of {', '.join((*DWH_TABLES, LOAD_LOG_TABLE))}")
     statement = sqlglot.parse_one(read_sql(ddl_path(table)), read="duckdb")
     schema = statement.this
     if not isinstance(statement, exp.Create) or not isinstance(schema, exp.Schema) or schema.this.name != table:

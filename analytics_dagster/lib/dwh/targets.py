@@ -261,8 +261,10 @@ class BigQuerySession(StageSession):
         self.warehouse.run_script(script, params)
 
     def insert_rows(self, load: TableLoad) -> None:
-        """Loads the rows into a scratch table; the transaction in apply() moves them into the real one."""
-        self._load_parquet(self.scratch_prefix + load.table, load.rows)
+        """Loads the rows into a scratch table; the transaction in apply() moves them into the real one. The rows
+        come in the table's column order; naming them after its columns lets the insert select them by name."""
+        names = ", ".join(f'"{c.name}"' for c in table_columns(load.table))
+        self._load_parquet(self.scratch_prefix + load.table, f"SELECT * FROM ({load.rows}) AS table_rows({names})")
 
     def _load_parquet(self, name: str, rows_sql: str) -> None:
         path = self.workdir / f"{name}.parquet"

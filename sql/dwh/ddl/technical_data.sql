@@ -39,10 +39,19 @@ CREATE TABLE IF NOT EXISTS technical_data (
     mnc                       VARCHAR,            -- AppMetrica mobile network code
     installation_id           VARCHAR,            -- AppMetrica `installation_id`
     app_package_name          VARCHAR,            -- AppMetrica `app_package_name`
-    advertising_id            VARCHAR,            -- Amplitude `adid` / `idfa`, AppMetrica `google_aid` / `ios_ifa`
+    advertising_id            VARCHAR,            -- the first of google_advertising_id, apple_advertising_id
     data                      JSON,               -- Amplitude `data` (ingestion metadata)
     groups                    JSON,               -- Amplitude `groups`
     group_properties          JSON,               -- Amplitude `group_properties`
     global_user_properties    JSON,               -- Amplitude `global_user_properties`
-    plan                      JSON                -- Amplitude tracking-plan info `plan`
+    plan                      JSON,               -- Amplitude tracking-plan info `plan`
+    google_advertising_id     VARCHAR,            -- Amplitude `adid` / AppMetrica `google_aid` (Android GAID)
+    apple_advertising_id      VARCHAR,            -- Amplitude `idfa` / AppMetrica `ios_ifa` (iOS IDFA)
+    device_ipv6               VARCHAR,            -- AppMetrica `device_ipv6`
+    ios_ifv                   VARCHAR,            -- AppMetrica `ios_ifv` (identifier for vendor)
+    original_device_model     VARCHAR,            -- AppMetrica `original_device_model` (model as the device reports it)
+    windows_aid               VARCHAR,            -- AppMetrica `windows_aid` (Windows advertising id)
+    app_build_number          VARCHAR,            -- AppMetrica `app_build_number`
+    invalid_fields            JSON                -- fields whose value did not fit their type: loaded as NULL, the raw
+                                                  -- text kept here ({"session_id": "abc"}); NULL when all fitted
 );

@@ -4,12 +4,26 @@
 -- json_problem (set when the line is not a JSON object; the fast path reads lines it cannot parse as all-NULL rows).
 -- Timestamps come as '2025-07-01 17:18:45.118000' (Export API) or ISO '2025-07-01T17:18:45.118Z'; utc_timestamp()
 -- reads both (and honours an explicit UTC offset).
+-- The optional typed fields below load as NULL when their text does not fit the column's type; the text is kept
+-- in invalid_fields and the reason counted (field_checks), so no value changes silently.
+{% set typed_fields = [
+    ("amplitude_id", "raw.amplitude_id"), ("session_id", "raw.session_id"), ("event_id", "raw.event_id"),
+    ("revenue", "COALESCE(json_extract_string(raw.event_properties, '$.revenue'), "
+                "json_extract_string(raw.event_properties, '$.\"$revenue\"'))"),
+    ("app_id", "raw.app"), ("schema_version", 'raw."$schema"'),
+    ("is_attribution_event", "raw.is_attribution_event"), ("sample_rate", "raw.sample_rate"),
+    ("paying", "raw.paying"), ("user_creation_time", "raw.user_creation_time"),
+    ("client_upload_time", "raw.client_upload_time"), ("server_received_time", "raw.server_received_time"),
+    ("processed_time", "raw.processed_time"), ("location_lat", "raw.location_lat"),
+    ("location_lng", "raw.location_lng"),
+] %}
 INSERT INTO dwh_records BY NAME
 WITH parsed AS (
     SELECT
         raw.raw_file,
         raw.line_number,
         raw.raw_line,
+        raw.raw_bytes,
         raw.json_problem,
         raw.event_time AS raw_event_time,
         raw.server_upload_time AS raw_server_upload_time,
@@ -24,9 +38,6 @@ WITH parsed AS (
         utc_timestamp(raw.server_upload_time) AS server_upload_time,
         NULLIF(raw.user_id, '') AS user_id,
         NULLIF(raw.device_id, '') AS device_id,
-        TRY_CAST(raw.amplitude_id AS BIGINT) AS amplitude_id,
-        TRY_CAST(raw.session_id AS BIGINT) AS session_id,
-        TRY_CAST(raw.event_id AS BIGINT) AS event_id,
         raw."$insert_id" AS insert_id,
         raw.platform,
         raw.os_name,
@@ -36,36 +47,25 @@ WITH parsed AS (
         raw.region,
         raw.city,
         raw.language,
-        TRY_CAST(COALESCE(json_extract_string(raw.event_properties, '$.revenue'),
-                          json_extract_string(raw.event_properties, '$."$revenue"')) AS DOUBLE) AS revenue,
         json_extract_string(raw.event_properties, '$."[Amplitude] Session Replay ID"') AS session_replay_id,
-        TRY_CAST(raw.app AS BIGINT) AS app_id,
         raw.library,
         raw.data_type,
-        TRY_CAST(raw."$schema" AS INTEGER) AS schema_version,
         raw."$insert_key" AS insert_key,
         raw.amplitude_event_type,
         raw.amplitude_attribution_ids,
-        TRY_CAST(raw.is_attribution_event AS BOOLEAN) AS is_attribution_event,
-        TRY_CAST(raw.sample_rate AS DOUBLE) AS sample_rate,
         raw.source_id,
         raw.partner_id,
-        TRY_CAST(raw.paying AS BOOLEAN) AS paying,
         raw.start_version,
-        utc_timestamp(raw.user_creation_time) AS user_creation_time,
-        utc_timestamp(raw.client_upload_time) AS client_upload_time,
-        utc_timestamp(raw.server_received_time) AS server_received_time,
-        utc_timestamp(raw.processed_time) AS processed_time,
         raw.ip_address,
         raw.dma,
-        TRY_CAST(raw.location_lat AS DOUBLE) AS location_lat,
-        TRY_CAST(raw.location_lng AS DOUBLE) AS location_lng,
         raw.device_family,
         raw.device_type,
         raw.device_brand,
         raw.device_manufacturer,
         raw.device_model,
         raw.device_carrier AS carrier,
+        NULLIF(raw.adid, '') AS google_advertising_id,
+        NULLIF(raw.idfa, '') AS apple_advertising_id,
         COALESCE(NULLIF(raw.adid, ''), NULLIF(raw.idfa, '')) AS advertising_id,
         raw.data,
         raw.groups,
@@ -73,11 +73,14 @@ WITH parsed AS (
         raw.global_user_properties,
         raw.plan,
         raw.event_properties,
-        raw.user_properties
+        raw.user_properties,
+        {{ typed_columns(typed_fields) }}
     FROM {{ raw }} AS raw
 )
 SELECT
-    * EXCLUDE (json_problem, raw_event_time, raw_server_upload_time, raw_client_event_time, raw_uuid),
+    * EXCLUDE (json_problem, raw_event_time, raw_server_upload_time, raw_client_event_time, raw_uuid,
+               {{ raw_field_columns(typed_fields) }}),
+    {{ field_checks(typed_fields) }},
     COALESCE(user_id, 'device:' || device_id) AS user_key,
     CAST(event_time + INTERVAL 3 HOUR AS DATE) AS event_date,  -- Moscow is UTC+3 all year
     CASE
