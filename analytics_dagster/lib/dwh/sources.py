@@ -25,7 +25,9 @@ import pyarrow as pa
 from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.raw_store import Manifest, day_prefix, read_manifest
 
-SOURCES = ("amplitude", "appmetrica")
+SOURCES = ("amplitude", "appmetrica", "import")
+# Sources whose raw files are gzip JSON lines (one record per line, line counts in the manifest).
+JSON_LINES_SOURCES = ("amplitude", "import")
 
 # Every field of an Amplitude Export API record: objects are kept as JSON, everything else read as text and typed
 # by sql/dwh/stage/amplitude_records.sql (so a wrong type in one record is that record's problem, not the file's).
@@ -48,6 +50,11 @@ APPMETRICA_FIELDS = (
     "os_version", "device_manufacturer", "device_model", "device_type", "device_locale", "app_version_name",
     "app_package_name", "city", "country_iso_code", "connection_type", "operator_name", "mcc", "mnc", "google_aid",
     "ios_ifa", "application_id",
+)
+# Every field of an imported event as lib/imports publishes it (docs/import.md): `properties` is an object.
+IMPORT_TEXT_FIELDS = (
+    "uuid", "event_id", "event_type", "occurred_at", "user_id", "device_id", "session_id", "platform",
+    "uploaded_at", "landing_file", "line", "problem", "raw",
 )
 _LOGS_API_PREFIX = re.compile(rb'^\s*\{\s*"data"\s*:\s*')
 _LOGS_API_SUFFIX = re.compile(rb"\]\s*\}$")
@@ -83,6 +90,8 @@ def column_spec(source: str) -> dict[str, str]:
         return {**{f: "VARCHAR" for f in AMPLITUDE_TEXT_FIELDS}, **{f: "JSON" for f in AMPLITUDE_OBJECT_FIELDS}}
     if source == "appmetrica":
         return {f: "VARCHAR" for f in APPMETRICA_FIELDS}
+    if source == "import":
+        return {**{f: "VARCHAR" for f in IMPORT_TEXT_FIELDS}, "properties": "JSON"}
     raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
 
 
@@ -118,7 +127,7 @@ def local_raw_day(store: ObjectStore, source: str, day: str, workdir: Path) -> I
             array_path = source_dir / f"{entry.name}.array.json"
             unwrap_logs_api_body(path, array_path, key)
             path = array_path
-        files.append(RawFile(source, key, path, entry.lines if source == "amplitude" else None))
+        files.append(RawFile(source, key, path, entry.lines if source in JSON_LINES_SOURCES else None))
     yield RawDay(source, manifest, tuple(files))
 
 
@@ -150,7 +159,7 @@ def fast_relation(source: str, files: list[RawFile]) -> str:
     key_of_path = "CASE filename " + " ".join(
         f"WHEN {_sql_string(path)} THEN {_sql_string(key)}" for path, key in keys.items()
     ) + " END"
-    if source == "amplitude":
+    if source in JSON_LINES_SOURCES:
         reader = (f"read_json({paths}, format='newline_delimited', compression='gzip', columns={spec}, "
                   "ignore_errors=true, filename=true)")
     else:
@@ -165,7 +174,7 @@ EXACT_LINES_TABLE = "dwh_exact_lines"
 def load_exact_lines(con: Any, raw_file: RawFile) -> None:
     """Fills ``dwh_exact_lines(line_number, raw_line)`` with every record of one file, numbered."""
     con.execute(f"DROP TABLE IF EXISTS {EXACT_LINES_TABLE}")
-    if raw_file.source == "amplitude":
+    if raw_file.source in JSON_LINES_SOURCES:
         numbers, lines = [], []
         with gzip.open(raw_file.path, "rb") as handle:
             for number, line in enumerate(handle, start=1):
