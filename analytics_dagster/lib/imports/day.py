@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,13 +25,14 @@ import duckdb
 import pyarrow as pa
 
 from analytics_dagster.lib.dwh.targets import StageSettings, open_session
-from analytics_dagster.lib.imports.landing import day_files, landing_day_prefix
+from analytics_dagster.lib.imports.landing import day_files, landing_day_prefix, list_landing_objects
 from analytics_dagster.lib.imports.rows import FORMATS, InvalidRow, LandingFileError, landing_format, read_rows, validate
 from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.raw_store import Manifest, publish_day
-from analytics_dagster.lib.s3_export import ListedObject
 from analytics_dagster.lib.sql import read_sql
-from analytics_dagster.lib.warehouse import Warehouse
+from analytics_dagster.lib.warehouse import DuckDBWarehouse, Warehouse
+
+logger = logging.getLogger(__name__)
 
 RAW_SOURCE = "import"
 ORIGIN = "landing_zone"
@@ -45,7 +47,11 @@ _ROW_SCHEMA = pa.schema([
 
 
 class ImportLimitExceeded(RuntimeError):
-    """More invalid rows than the allowed share: nothing is published."""
+    """More invalid rows than the allowed share: nothing is published. ``result`` is the day's report."""
+
+    def __init__(self, message: str, result: DayImport):
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass
@@ -129,9 +135,8 @@ def _cell(text: str) -> str:
 class PreparedDay:
     """A landing day parsed into an in-memory DuckDB (``import_rows``, ``import_files``); close it when done."""
 
-    def __init__(self, day: str, objects: list[ListedObject], workdir: Path):
+    def __init__(self, day: str, workdir: Path):
         self.day = day
-        self.objects = objects
         self.workdir = workdir
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
@@ -149,17 +154,30 @@ class PreparedDay:
         self.con.close()
 
 
-def prepare_day(store: ObjectStore, day: str, workdir: Path, log: Callable[[str], None] = print) -> PreparedDay:
+def prepare_day(
+    store: ObjectStore,
+    day: str,
+    workdir: Path,
+    log: Callable[[str], None] = logger.info,
+    candidate_prefix: str | None = None,
+) -> PreparedDay:
     """Reads and validates every data file of the day's landing folder; raises :class:`LandingFileError` naming a
-    file that cannot be read at all."""
-    objects = day_files(store, day)
-    prepared = PreparedDay(day, objects, workdir)
+    file that cannot be read at all. Files under ``candidate_prefix`` (a dry run of files not yet dropped) are
+    taken as the newest files of the day, replacing landing files of the same name."""
+    objects = [(obj, obj.key) for obj in day_files(store, day)]
+    if candidate_prefix:
+        prefix = candidate_prefix.rstrip("/") + "/"
+        candidates = [(c, landing_day_prefix(day) + _relative_name(c.key, prefix))
+                      for c in list_landing_objects(store, prefix)]
+        replaced = {name for _, name in candidates}
+        objects = [(obj, name) for obj, name in objects if name not in replaced] + candidates
+    prepared = PreparedDay(day, workdir)
     try:
-        for rank, obj in enumerate(objects):
-            fmt = landing_format(obj.key)
+        for rank, (obj, name) in enumerate(objects):
+            fmt = landing_format(name)
             if fmt is None:
                 raise LandingFileError(
-                    f"{obj.key}: unsupported file type; the landing zone takes {', '.join(sorted(FORMATS))}"
+                    f"{name}: unsupported file type; the landing zone takes {', '.join(sorted(FORMATS))}"
                 )
             path = store.local_path(obj.key)
             if path is None:
@@ -168,9 +186,9 @@ def prepare_day(store: ObjectStore, day: str, workdir: Path, log: Callable[[str]
                 store.download_file(obj.key, path)
             uploaded = obj.last_modified.astimezone(dt.UTC).replace(tzinfo=None)
             prepared.con.execute("INSERT INTO import_files VALUES (?, ?, ?, ?)",
-                                 [rank, obj.key, _raw_name(obj.key, day), uploaded])
-            rows = _load_file(prepared.con, rank, path, fmt, obj.key)
-            log(f"{obj.key}: {rows:,} rows ({fmt})")
+                                 [rank, name, _raw_name(name, day), uploaded])
+            rows = _load_file(prepared.con, rank, path, fmt, name)
+            log(f"{name}: {rows:,} rows ({fmt})")
         prepared.con.execute(
             "CREATE TABLE import_ranked AS SELECT *, CASE WHEN problem IS NULL THEN row_number() OVER ("
             "PARTITION BY problem IS NULL, uuid ORDER BY file_rank DESC, line DESC) END AS copy FROM import_rows"
@@ -181,8 +199,12 @@ def prepare_day(store: ObjectStore, day: str, workdir: Path, log: Callable[[str]
     return prepared
 
 
+def _relative_name(key: str, prefix: str) -> str:
+    return key[len(prefix.rstrip("/")) + 1:] if key.startswith(prefix.rstrip("/") + "/") else key
+
+
 def _raw_name(key: str, day: str) -> str:
-    return key[len(landing_day_prefix(day)):].replace("/", "__") + ".jsonl.gz"
+    return _relative_name(key, landing_day_prefix(day)).replace("/", "__") + ".jsonl.gz"
 
 
 def _load_file(con: duckdb.DuckDBPyConnection, rank: int, path: Path, fmt: str, key: str) -> int:
@@ -244,6 +266,8 @@ def report(prepared: PreparedDay, stored: StoredCopies | None = None) -> DayImpo
 
 def stored_copies(prepared: PreparedDay, warehouse: Warehouse) -> StoredCopies:
     """Where the warehouse already holds the day's event ids (read only: temp tables, nothing is written)."""
+    if isinstance(warehouse, DuckDBWarehouse) and not warehouse.path.exists():
+        return StoredCopies()  # (opening it would create the file)
     if not warehouse.table_exists("events_part"):
         return StoredCopies()
     uuids = prepared.con.execute("SELECT uuid FROM import_ranked WHERE copy = 1").arrow()
@@ -268,7 +292,8 @@ def check_invalid_share(result: DayImport, max_share: float) -> None:
         raise ImportLimitExceeded(
             f"upload day {result.day}: {result.invalid_rows:,} of {result.rows:,} imported rows are invalid "
             f"({result.invalid_share:.2%}, more than the allowed {max_share:.2%}); nothing was published. "
-            f"Examples: {examples}"
+            f"Examples: {examples}",
+            result,
         )
 
 
@@ -299,3 +324,31 @@ def publish(store: ObjectStore, prepared: PreparedDay, result: DayImport) -> Man
         "events": result.unique_events,
     }
     return publish_day(store, RAW_SOURCE, prepared.day, paths, origin=ORIGIN, details=details)
+
+
+def import_day(
+    store: ObjectStore,
+    warehouse: Warehouse,
+    day: str,
+    *,
+    dry_run: bool,
+    max_invalid_share: float,
+    workdir: Path,
+    candidate_prefix: str | None = None,
+    log: Callable[[str], None] = logger.info,
+) -> tuple[DayImport, Manifest | None]:
+    """Validates the landing day and reports it; unless ``dry_run``, publishes it to the raw store (failing,
+    with nothing published, when invalid rows exceed ``max_invalid_share``). A dry run writes nothing anywhere."""
+    prepared = prepare_day(store, day, workdir, log, candidate_prefix)
+    try:
+        result = report(prepared, stored_copies(prepared, warehouse))
+        log(result.summary())
+        if dry_run:
+            return result, None
+        check_invalid_share(result, max_invalid_share)
+        manifest = publish(store, prepared, result)
+        log(f"Published {result.unique_events:,} events and {result.invalid_rows:,} invalid rows of "
+            f"{len(result.files)} files to {store.uri(f'raw/{RAW_SOURCE}/{day}/')}")
+        return result, manifest
+    finally:
+        prepared.close()
