@@ -26,7 +26,15 @@ import pyarrow as pa
 
 from analytics_dagster.lib.dwh.targets import StageSettings, open_session
 from analytics_dagster.lib.imports.landing import day_files, landing_day_prefix, list_landing_objects
-from analytics_dagster.lib.imports.rows import FORMATS, InvalidRow, LandingFileError, landing_format, read_rows, validate
+from analytics_dagster.lib.imports.rows import (
+    EVENT_UUID_SQL,
+    FORMATS,
+    InvalidRow,
+    LandingFileError,
+    landing_format,
+    read_rows,
+    validate,
+)
 from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.raw_store import Manifest, publish_day
 from analytics_dagster.lib.sql import read_sql
@@ -39,7 +47,7 @@ ORIGIN = "landing_zone"
 SAMPLE_SIZE = 100  # invalid rows listed in a report (all of them are counted, and quarantined by the DWH)
 _BATCH_ROWS = 100_000
 _ROW_SCHEMA = pa.schema([
-    ("file_rank", pa.int32()), ("line", pa.int64()), ("uuid", pa.string()), ("event_id", pa.string()),
+    ("file_rank", pa.int32()), ("line", pa.int64()), ("event_id", pa.string()),
     ("event_type", pa.string()), ("occurred_at", pa.timestamp("us")), ("user_id", pa.string()),
     ("device_id", pa.string()), ("session_id", pa.int64()), ("platform", pa.string()), ("properties", pa.string()),
     ("problem", pa.string()), ("raw", pa.string()),
@@ -215,22 +223,23 @@ def _load_file(con: duckdb.DuckDBPyConnection, rank: int, path: Path, fmt: str, 
         batch = pa.Table.from_arrays([pa.array(c, t.type) for c, t in zip(columns, _ROW_SCHEMA, strict=True)],
                                      schema=_ROW_SCHEMA)
         con.register("import_batch", batch)
-        con.execute("INSERT INTO import_rows SELECT * FROM import_batch")
+        con.execute(f"INSERT INTO import_rows BY NAME SELECT *, CASE WHEN problem IS NULL THEN {EVENT_UUID_SQL} END "
+                    "AS uuid FROM import_batch")
         con.unregister("import_batch")
         for column in columns:
             column.clear()
 
     for row in read_rows(path, fmt, key):
         count += 1
-        values = (rank, row.line, *[None] * 9, row.problem, row.raw)
+        values = (rank, row.line, *[None] * 8, row.problem, row.raw)
         if row.problem is None:
             try:
                 event = validate(row.values)
-                values = (rank, row.line, event.uuid, event.event_id, event.event_type, event.occurred_at,
+                values = (rank, row.line, event.event_id, event.event_type, event.occurred_at,
                           event.user_id, event.device_id, event.session_id, event.platform,
                           event.properties.decode(), None, None)
             except InvalidRow as problem:
-                values = (rank, row.line, *[None] * 9, str(problem), row.raw)
+                values = (rank, row.line, *[None] * 8, str(problem), row.raw)
         for column, value in zip(columns, values, strict=True):
             column.append(value)
         if len(columns[0]) >= _BATCH_ROWS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import hashlib
 import re
 import uuid
 import zlib
@@ -27,9 +28,11 @@ FORMATS = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".ndjson.gz":
            ".parquet": "parquet"}
 REQUIRED_COLUMNS = ("event_id", "event_type", "occurred_at")
 KNOWN_COLUMNS = (*REQUIRED_COLUMNS, "user_id", "device_id", "session_id", "platform", "properties")
-# Imported events get a uuid derived from their event_id (UUID version 5 in this namespace): the same event_id
-# always maps to the same events_part.uuid, and it can never collide with an Amplitude or AppMetrica uuid.
-EVENT_ID_NAMESPACE = uuid.UUID("6f1c0b7e-5d0a-4a52-9a57-2f1e0c3b9d41")
+# Imported events get a uuid derived from their event_id, the MD5 of 'import:' || event_id read as a UUID (like
+# AppMetrica's, and computed by DuckDB for a whole file at once: EVENT_UUID_SQL): the same event_id always maps to
+# the same events_part.uuid, which no Amplitude or AppMetrica event has.
+EVENT_UUID_PREFIX = "import:"
+EVENT_UUID_SQL = f"CAST(CAST(md5('{EVENT_UUID_PREFIX}' || event_id) AS UUID) AS VARCHAR)"
 # Unix times at or above this are milliseconds: as seconds it would be the year 5138.
 MILLISECONDS_FROM = 100_000_000_000
 _LAST_SECOND = 253_402_300_799  # 9999-12-31 23:59:59, the last time every warehouse stores
@@ -141,7 +144,6 @@ def _parquet_rows(path: Path, name: str) -> Iterator[RawRow]:
 
 @dataclass(frozen=True)
 class ImportedEvent:
-    uuid: str
     event_id: str
     event_type: str
     occurred_at: dt.datetime  # naive UTC
@@ -157,7 +159,8 @@ class InvalidRow(ValueError):
 
 
 def event_uuid(event_id: str) -> str:
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, event_id))
+    """The events_part.uuid of an imported event (what EVENT_UUID_SQL computes)."""
+    return str(uuid.UUID(hashlib.md5((EVENT_UUID_PREFIX + event_id).encode()).hexdigest()))
 
 
 def validate(values: dict[str, Any]) -> ImportedEvent:
@@ -174,7 +177,6 @@ def validate(values: dict[str, Any]) -> ImportedEvent:
         raise InvalidRow("neither user_id nor device_id")
     platform = _text(values, "platform")
     return ImportedEvent(
-        uuid=event_uuid(event_id),
         event_id=event_id,
         event_type=event_type,
         occurred_at=occurred_at,
@@ -190,6 +192,8 @@ def _text(values: dict[str, Any], column: str) -> str | None:
     value = values.get(column)
     if value is None:
         return None
+    if type(value) is str:  # the common case first: most values are text
+        return value.strip() or None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, str | int | float) and not isinstance(value, bool):

@@ -3,7 +3,8 @@
 -- plus raw_file, line_number, raw_line and json_problem.
 -- The import already validated each row: an invalid row arrives with its `problem`, the landing file it came from,
 -- its line there and its text (`raw`), so the quarantine names the landing file's line. `uuid` is derived from the
--- team's event_id (UUID v5), which is kept as insert_id. Times are UTC ('YYYY-MM-DD HH:MM:SS.ffffff').
+-- team's event_id (the MD5 of 'import:' || event_id as a UUID), which is kept as insert_id. Times are UTC
+-- ('YYYY-MM-DD HH:MM:SS.ffffff').
 INSERT INTO dwh_records BY NAME
 WITH parsed AS (
     SELECT
