@@ -46,8 +46,9 @@ class ImportConfig(dg.Config):
         default_factory=_default_max_invalid_share,
         ge=0.0,
         le=1.0,
-        description="A real run fails, publishing nothing, when invalid rows exceed this share of the day's rows "
-        "(default DWH_MAX_QUARANTINE_SHARE, the DWH's limit, so a published import never fails the DWH).",
+        description="A real run fails, publishing nothing, when invalid rows exceed this share of the rows it would "
+        "publish, invalid + unique valid (default DWH_MAX_QUARANTINE_SHARE, the DWH's limit over the same rows, so a "
+        "published import never fails the DWH).",
     )
     candidate_prefix: str | None = Field(
         default=None,

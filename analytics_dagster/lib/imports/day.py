@@ -113,7 +113,9 @@ class DayImport:
 
     @property
     def invalid_share(self) -> float:
-        return self.invalid_rows / self.rows if self.rows else 0.0
+        """Invalid rows over the rows published (duplicates dropped): the share the DWH's quarantine limit sees."""
+        published = self.invalid_rows + self.unique_events
+        return self.invalid_rows / published if published else 0.0
 
     def summary(self) -> str:
         """The report as text (markdown tables), for the log, the metadata and the CLI."""
@@ -216,18 +218,18 @@ def _raw_name(key: str, day: str) -> str:
 
 
 def _load_file(con: duckdb.DuckDBPyConnection, rank: int, path: Path, fmt: str, key: str) -> int:
-    columns: list[list] = [[] for _ in _ROW_SCHEMA]
+    batch: list[tuple] = []
     count = 0
 
     def flush() -> None:
-        batch = pa.Table.from_arrays([pa.array(c, t.type) for c, t in zip(columns, _ROW_SCHEMA, strict=True)],
+        columns = list(zip(*batch, strict=True)) or [() for _ in _ROW_SCHEMA]
+        table = pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(columns, _ROW_SCHEMA, strict=True)],
                                      schema=_ROW_SCHEMA)
-        con.register("import_batch", batch)
+        con.register("import_batch", table)
         con.execute(f"INSERT INTO import_rows BY NAME SELECT *, CASE WHEN problem IS NULL THEN {EVENT_UUID_SQL} END "
                     "AS uuid FROM import_batch")
         con.unregister("import_batch")
-        for column in columns:
-            column.clear()
+        batch.clear()
 
     for row in read_rows(path, fmt, key):
         count += 1
@@ -235,14 +237,12 @@ def _load_file(con: duckdb.DuckDBPyConnection, rank: int, path: Path, fmt: str, 
         if row.problem is None:
             try:
                 event = validate(row.values)
-                values = (rank, row.line, event.event_id, event.event_type, event.occurred_at,
-                          event.user_id, event.device_id, event.session_id, event.platform,
-                          event.properties.decode(), None, None)
+                values = (rank, row.line, event.event_id, event.event_type, event.occurred_at, event.user_id,
+                          event.device_id, event.session_id, event.platform, event.properties.decode(), None, None)
             except InvalidRow as problem:
                 values = (rank, row.line, *[None] * 8, str(problem), row.raw)
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
-        if len(columns[0]) >= _BATCH_ROWS:
+        batch.append(values)
+        if len(batch) >= _BATCH_ROWS:
             flush()
     flush()
     return count
@@ -299,7 +299,8 @@ def check_invalid_share(result: DayImport, max_share: float) -> None:
     if result.invalid_share > max_share:
         examples = "; ".join(f"{r.file} line {r.line}: {r.reason}" for r in result.invalid_sample[:5])
         raise ImportLimitExceeded(
-            f"upload day {result.day}: {result.invalid_rows:,} of {result.rows:,} imported rows are invalid "
+            f"upload day {result.day}: {result.invalid_rows:,} of {result.invalid_rows + result.unique_events:,} "
+            "imported rows (duplicates dropped) are invalid "
             f"({result.invalid_share:.2%}, more than the allowed {max_share:.2%}); nothing was published. "
             f"Examples: {examples}",
             result,
