@@ -81,28 +81,31 @@ def drop_seeded_day(store: LocalObjectStore) -> None:
     drop_file(store, NDJSON_KEY, gzip.compress(ndjson.encode()), T0 + dt.timedelta(minutes=1))  # newer: wins ok-2
 
 
-@pytest.fixture(scope="session")
-def demo_days(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
-    """Small demo raw days of Amplitude and AppMetrica for DAY, so the DWH loads a day like production's."""
-    root = tmp_path_factory.mktemp("demo")
-    amplitude = extract_export_zip(_demo_zip(root), root / "amplitude")
+def demo_raw_files(day: str, root: Path) -> dict[str, list[Path]]:
+    """Small demo raw days of Amplitude and AppMetrica, so the DWH loads a day like production's."""
+    root.mkdir(parents=True, exist_ok=True)
+    zip_path = root / "amplitude.zip"
+    demo.write_amplitude_export_zip(day, zip_path, events_per_day=40)
     appmetrica = root / "appmetrica" / "events.json.gz"
     appmetrica.parent.mkdir()
-    demo.write_appmetrica_events_json(DAY, appmetrica, events_per_day=40, gzip_output=True)
-    return {"amplitude": amplitude, "appmetrica": [appmetrica]}
+    demo.write_appmetrica_events_json(day, appmetrica, events_per_day=40, gzip_output=True)
+    return {"amplitude": extract_export_zip(zip_path, root / "amplitude"), "appmetrica": [appmetrica]}
 
 
-def _demo_zip(root: Path) -> Path:
-    path = root / "amplitude.zip"
-    demo.write_amplitude_export_zip(DAY, path, events_per_day=40)
-    return path
+def publish_demo(store: LocalObjectStore, files: dict[str, list[Path]], day: str) -> None:
+    for source, paths in files.items():
+        publish_day(store, source, day, paths, origin="demo")
+
+
+@pytest.fixture(scope="session")
+def demo_days(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]:
+    return demo_raw_files(DAY, tmp_path_factory.mktemp("demo"))
 
 
 @pytest.fixture
 def store(tmp_path: Path, demo_days) -> LocalObjectStore:
     store = LocalObjectStore(tmp_path / "objects")
-    for source, files in demo_days.items():
-        publish_day(store, source, DAY, files, origin="demo")
+    publish_demo(store, demo_days, DAY)
     return store
 
 
@@ -120,8 +123,11 @@ def run_import(resources: dict, day: str = DAY, raise_on_error: bool = True, **c
                           run_config={"ops": {"imported_events": {"config": config}}})
 
 
-def run_dwh(resources: dict, day: str = DAY) -> dg.ExecuteInProcessResult:
-    result = dg.materialize([dwh_tables], resources=resources, partition_key=day,
+def run_dwh(resources: dict, day: str = DAY, first_day: str | None = None) -> dg.ExecuteInProcessResult:
+    """The DWH load of ``day``, or of the days ``first_day``..``day`` in one run."""
+    days = {"partition_key": day} if first_day is None else {"tags": {
+        "dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": day}}
+    result = dg.materialize([dwh_tables], resources=resources, **days,
                             run_config={"ops": {"dwh_tables": {"config": {"max_quarantine_share": 1.0}}}})
     assert result.success
     return result

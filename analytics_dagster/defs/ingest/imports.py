@@ -7,15 +7,15 @@ day was imported and never wakes anything downstream.
 
 import datetime as dt
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
-from analytics_dagster.defs.partitions import daily_partitions
+from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
+from analytics_dagster.defs.reporting import record_days
 from analytics_dagster.defs.resources import WAREHOUSE_POOL, ObjectStoreResource, WarehouseResource
+from analytics_dagster.defs.scratch import run_scratch
 from analytics_dagster.lib.imports.day import DayImport, ImportLimitExceeded, import_day
 from analytics_dagster.lib.imports.landing import LANDING_PREFIX, list_landing_objects, plan_tick
 from analytics_dagster.lib.imports.rows import LandingFileError
@@ -86,7 +86,7 @@ def _metadata(result: DayImport, manifest: Manifest | None, location: str, dry_r
     group_name="ingest",
     kinds={"python", "duckdb"},
     pool=WAREHOUSE_POOL,  # reads the warehouse (duplicate ids); DuckDB allows one process on the file at a time
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=RANGE_BACKFILL_POLICY,
     output_required=False,
     description="Events from files dropped into landing/events/<day>/ (CSV, NDJSON, Parquet): validated, "
     "deduplicated on event_id and published to raw/import/<day>/ for the DWH. `dry_run` only reports.",
@@ -103,9 +103,9 @@ def imported_events(
     metadata: dict[str, dict[str, Any]] = {}  # days done
     reports: dict[str, dict[str, Any]] = {}  # days that failed with a report (too many invalid rows)
     failures: dict[str, Exception] = {}
-    with tempfile.TemporaryDirectory(prefix="import-") as scratch:
+    with run_scratch(context) as scratch:
         for day in context.partition_keys:
-            workdir = Path(scratch) / day
+            workdir = scratch / day
             workdir.mkdir()
             try:
                 result, manifest = import_day(
@@ -120,10 +120,11 @@ def imported_events(
                     reports[day] = _metadata(error.result, None, location[day], config.dry_run)
     for day, day_metadata in reports.items():
         context.log_event(dg.AssetObservation(context.asset_key, partition=day, metadata=day_metadata))
-    if config.dry_run or failures:
+    if config.dry_run:
         for day, day_metadata in metadata.items():
-            event = dg.AssetObservation if config.dry_run else dg.AssetMaterialization
-            context.log_event(event(context.asset_key, partition=day, metadata=day_metadata))
+            context.log_event(dg.AssetObservation(context.asset_key, partition=day, metadata=day_metadata))
+    else:
+        record_days(context, metadata, run_fails=bool(failures))
     if failures:
         summary = "; ".join(f"{day}: {failures[day]}" for day in sorted(failures))
         raise dg.Failure(
@@ -131,8 +132,6 @@ def imported_events(
             metadata={"failed_days": sorted(failures), "done_days": sorted(metadata)},
         ) from failures[min(failures)]
     if not config.dry_run:
-        for day, day_metadata in metadata.items():
-            context.add_asset_metadata(day_metadata, partition_key=day)
         yield dg.MaterializeResult()
 
 
