@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 RAW_SOURCE = "import"
 ORIGIN = "landing_zone"
+MEMORY_LIMIT = "512MB"
 SAMPLE_SIZE = 100  # invalid rows listed in a report (all of them are counted, and quarantined by the DWH)
 _BATCH_ROWS = 100_000
 _ROW_SCHEMA = pa.schema([
@@ -143,7 +144,8 @@ def _cell(text: str) -> str:
 
 
 class PreparedDay:
-    """A landing day parsed into an in-memory DuckDB (``import_rows``, ``import_files``); close it when done."""
+    """A landing day parsed into an in-memory DuckDB (``import_files``, and ``import_ranked``: the rows with the
+    rank of each valid row among the copies of its event id, 1 = kept); close it when done."""
 
     def __init__(self, day: str, workdir: Path):
         self.day = day
@@ -151,6 +153,7 @@ class PreparedDay:
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute(f"SET temp_directory = '{workdir / 'duckdb-spill'}'")
+        self.con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")  # beyond it, DuckDB spills to the workdir
         self.con.execute(
             "CREATE TABLE import_files (file_rank INTEGER, key VARCHAR, raw_name VARCHAR, uploaded_at TIMESTAMP)"
         )
@@ -203,6 +206,7 @@ def prepare_day(
             "CREATE TABLE import_ranked AS SELECT *, CASE WHEN problem IS NULL THEN row_number() OVER ("
             "PARTITION BY problem IS NULL, uuid ORDER BY file_rank DESC, line DESC) END AS copy FROM import_rows"
         )
+        prepared.con.execute("DROP TABLE import_rows")
     except BaseException:
         prepared.close()
         raise
