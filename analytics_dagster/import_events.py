@@ -111,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     dwh_config = {"max_quarantine_share": args.max_invalid_share} if args.max_invalid_share is not None else {}
     dwh = dg.materialize(
         [dwh_tables], resources=resources, instance=instance, partition_key=args.day, raise_on_error=False,
-        run_config={"ops": {dwh_tables.op.name: {"config": dwh_config}}, **QUIET}, tags={"analytics/raw_source": "import_cli"},
+        run_config={"ops": {dwh_tables.op.name: {"config": dwh_config}}, **QUIET},
+        tags={"analytics/raw_source": "import_cli"},
     )
     if not dwh.success:
         print(f"The DWH load of {args.day} failed (run {dwh.run_id}): {_failure(dwh)}", file=sys.stderr)

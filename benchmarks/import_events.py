@@ -99,7 +99,8 @@ def ensure_file(path: Path, rows: int) -> Path:
             for n in range(rows):
                 handle.write(json.dumps(_event(n)) + "\n")
     partial.rename(path)
-    print(f"generated {path} ({rows:,} rows, {path.stat().st_size / 1e6:,.0f} MB) in {time.perf_counter() - started:.0f} s")
+    print(f"generated {path} ({rows:,} rows, {path.stat().st_size / 1e6:,.0f} MB) "
+          f"in {time.perf_counter() - started:.0f} s")
     return path
 
 

@@ -109,7 +109,8 @@ def _load_source(path: Path, source: str) -> SourceMappings:
     if not path.is_file() and source in OPTIONAL_SOURCES:
         return SourceMappings(source, path, (), ())
     if not path.is_file():
-        raise MappingError(f"field mapping file {path} is missing (one file per source: {', '.join(s for s in SOURCES if s not in OPTIONAL_SOURCES)})")
+        required = ", ".join(s for s in SOURCES if s not in OPTIONAL_SOURCES)
+        raise MappingError(f"field mapping file {path} is missing (one file per source: {required})")
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:

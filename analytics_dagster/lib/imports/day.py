@@ -124,7 +124,8 @@ class DayImport:
             f"Import of upload day {self.day}: {len(self.files)} files, {self.rows:,} rows, "
             f"{self.invalid_rows:,} invalid, {self.duplicates_within_files:,} duplicates within the files, "
             f"{self.stored.earlier_days:,} already stored under earlier days, {self.would_load:,} events to load "
-            f"({self.stored.this_day:,} replacing this day's copies, {self.stored.later_days:,} moved from later days).",
+            f"({self.stored.this_day:,} replacing this day's copies, "
+            f"{self.stored.later_days:,} moved from later days).",
             "",
             "| file | format | rows | valid | invalid | duplicates |",
             "|---|---|---:|---:|---:|---:|",
