@@ -118,13 +118,10 @@ def imported_events(
                 context.log.error(f"{day}: {error}")
                 if isinstance(error, ImportLimitExceeded):
                     reports[day] = _metadata(error.result, None, location[day], config.dry_run)
-    for day, day_metadata in reports.items():
-        context.log_event(dg.AssetObservation(context.asset_key, partition=day, metadata=day_metadata))
-    if config.dry_run:
-        for day, day_metadata in metadata.items():
-            context.log_event(dg.AssetObservation(context.asset_key, partition=day, metadata=day_metadata))
-    else:
-        record_days(context, metadata, run_fails=bool(failures))
+    for day, day_metadata in {**reports, **(metadata if config.dry_run else {})}.items():
+        yield dg.AssetObservation(context.asset_key, partition=day, metadata=day_metadata)
+    if not config.dry_run:
+        yield from record_days(context, metadata, run_fails=bool(failures))
     if failures:
         summary = "; ".join(f"{day}: {failures[day]}" for day in sorted(failures))
         raise dg.Failure(
