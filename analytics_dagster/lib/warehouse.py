@@ -117,6 +117,11 @@ class PostgresWarehouse(Warehouse):
             for statement in translate(sql, "postgres"):
                 con.execute(statement, dict(params) if params and "%(" in statement else None)
 
+    def table_exists(self, table: str) -> bool:
+        """Whether ``table`` resolves on the search path (information_schema would also list other schemas')."""
+        with self.connect() as con:
+            return bool(con.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone()[0])
+
     def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         statements = translate(sql, "postgres")
         with self.connect() as con, con.cursor() as cur:

@@ -25,7 +25,8 @@ from analytics_dagster.lib.dwh.targets import StageSettings
 from analytics_dagster.lib.settings import configured_sources
 
 FIELD_MAPPINGS = load_field_mappings()
-RAW_ASSETS = [dg.AssetKey("amplitude_raw_events"), dg.AssetKey("appmetrica_raw_events")]
+# The imported events are an upstream too: a day re-imported from the landing zone reloads its DWH partition.
+RAW_ASSETS = [dg.AssetKey("amplitude_raw_events"), dg.AssetKey("appmetrica_raw_events"), dg.AssetKey("imported_events")]
 
 TABLE_DESCRIPTIONS = {
     "events_part": "One row per event (key uuid), web and mobile; partition = Moscow upload day.",

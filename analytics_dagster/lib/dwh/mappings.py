@@ -25,7 +25,9 @@ from analytics_dagster.lib.dwh.tables import (
 )
 from analytics_dagster.lib.settings import PROJECT_ROOT
 
-SOURCES = ("amplitude", "appmetrica")
+SOURCES = ("amplitude", "appmetrica", "import")
+# Sources whose mapping file may be absent (then none of their values fill the user-property tables).
+OPTIONAL_SOURCES = ("import",)
 KEEP_RULES = ("latest", "first")
 USER_PROPERTIES_PREFIX = "user_properties."
 EVENT_PREFIX = "event."
@@ -104,8 +106,11 @@ def load_field_mappings(directory: str | os.PathLike | None = None) -> FieldMapp
 
 
 def _load_source(path: Path, source: str) -> SourceMappings:
+    if not path.is_file() and source in OPTIONAL_SOURCES:
+        return SourceMappings(source, path, (), ())
     if not path.is_file():
-        raise MappingError(f"field mapping file {path} is missing (one file per source: {', '.join(SOURCES)})")
+        required = ", ".join(s for s in SOURCES if s not in OPTIONAL_SOURCES)
+        raise MappingError(f"field mapping file {path} is missing (one file per source: {required})")
     try:
         document = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as error:

@@ -29,7 +29,9 @@ import pyarrow as pa
 from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.raw_store import Manifest, day_prefix, read_manifest
 
-SOURCES = ("amplitude", "appmetrica")
+SOURCES = ("amplitude", "appmetrica", "import")
+# Sources whose raw files are gzip JSON lines (one record per line, line counts in the manifest).
+JSON_LINES_SOURCES = ("amplitude", "import")
 
 # Every field of an Amplitude Export API record: objects are kept as JSON, everything else read as text and typed
 # by sql/dwh/stage/amplitude_records.sql (so a wrong type in one record is that record's problem, not the file's).
@@ -52,6 +54,11 @@ APPMETRICA_FIELDS = (
     "os_version", "device_manufacturer", "device_model", "device_type", "device_locale", "app_version_name",
     "app_package_name", "city", "country_iso_code", "connection_type", "operator_name", "mcc", "mnc", "google_aid",
     "ios_ifa", "application_id", "device_ipv6", "ios_ifv", "original_device_model", "windows_aid", "app_build_number",
+)
+# Every field of an imported event as lib/imports publishes it (docs/import.md): `properties` is an object.
+IMPORT_TEXT_FIELDS = (
+    "uuid", "event_id", "event_type", "occurred_at", "user_id", "device_id", "session_id", "platform",
+    "uploaded_at", "landing_file", "line", "problem", "raw",
 )
 _LOGS_API_PREFIX = re.compile(rb'^\s*\{\s*"data"\s*:\s*')
 _LOGS_API_SUFFIX = re.compile(rb"\]\s*\}$")
@@ -107,6 +114,8 @@ def column_spec(source: str) -> dict[str, str]:
         return {**{f: "VARCHAR" for f in AMPLITUDE_TEXT_FIELDS}, **{f: "JSON" for f in AMPLITUDE_OBJECT_FIELDS}}
     if source == "appmetrica":
         return {f: "VARCHAR" for f in APPMETRICA_FIELDS}
+    if source == "import":
+        return {**{f: "VARCHAR" for f in IMPORT_TEXT_FIELDS}, "properties": "JSON"}
     raise ValueError(f"unknown source {source!r}; expected one of {', '.join(SOURCES)}")
 
 
@@ -141,7 +150,7 @@ def local_raw_day(store: ObjectStore, source: str, day: str, workdir: Path) -> I
             path = source_dir / entry.name
             store.download_file(key, path)
         # records the file holds: Amplitude's lines; the Logs API records the ingest counted (when it did)
-        lines = entry.lines if source == "amplitude" else manifest.details.get("records", {}).get("events")
+        lines = entry.lines if source in JSON_LINES_SOURCES else manifest.details.get("records", {}).get("events")
         if source == "appmetrica":
             array_path = source_dir / f"{entry.name}.array.json"
             try:
@@ -183,7 +192,7 @@ def fast_relation(source: str, files: list[RawFile]) -> str:
     key_of_path = "CASE filename " + " ".join(
         f"WHEN {_sql_string(path)} THEN {_sql_string(key)}" for path, key in keys.items()
     ) + " END"
-    if source == "amplitude":
+    if source in JSON_LINES_SOURCES:
         reader = (f"read_json({paths}, format='newline_delimited', compression='gzip', columns={spec}, "
                   "ignore_errors=true, filename=true)")
     else:
@@ -233,7 +242,7 @@ def load_exact_lines(con: Any, raw_file: RawFile) -> None:
     the gzip data breaks off or is corrupt, or the body is cut short, one more row says so (``read_problem``), and
     lines the manifest counts beyond what could be read are rows of their own, so that the share counts them."""
     lines = _ExactLines()
-    if raw_file.source == "amplitude":
+    if raw_file.source in JSON_LINES_SOURCES:
         _read_lines(raw_file, lines)
     else:
         _read_array_elements(raw_file, lines)

@@ -1,0 +1,115 @@
+"""The landing zone ``landing/events/<YYYY-MM-DD>/`` in the object store, and what the sensor on it requests.
+
+The folder's date is the Moscow upload day that owns the files. Names starting with ``.`` or ``_`` are not data
+(temporary uploads, ``_SUCCESS`` markers) and are skipped.
+
+The sensor's cursor is the S3 export sensor's (:mod:`analytics_dagster.lib.s3_export` explains it): every tick
+lists the whole landing zone; an object is new when it is at most ``margin`` older than the newest modification
+time seen and its fingerprint (key + ETag) is not remembered. On S3 the ETag is S3's; in a local folder it is the
+file's size and modification time in nanoseconds, so a rewritten file counts as new. One run per day per tick, with
+a run key hashing the day's exact new (key, ETag) set, so a tick evaluated twice requests the same runs and Dagster
+drops the repeats.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
+
+from analytics_dagster.lib.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
+from analytics_dagster.lib.s3_export import ExportCursor, ListedObject, find_new_objects
+
+LANDING_PREFIX = "landing/events"
+
+
+def landing_day_prefix(day: dt.date | str) -> str:
+    return f"{LANDING_PREFIX}/{day}/"
+
+
+def landing_day_of(key: str) -> dt.date | None:
+    """The upload day of a landing data file's key; None for keys that are not data files of a day folder."""
+    parts = PurePosixPath(key).parts
+    if len(parts) < 4 or "/".join(parts[:2]) != LANDING_PREFIX or parts[-1][:1] in (".", "_"):
+        return None
+    try:
+        return dt.date.fromisoformat(parts[2])
+    except ValueError:
+        return None
+
+
+def list_landing_objects(store: ObjectStore, prefix: str = LANDING_PREFIX + "/") -> list[ListedObject]:
+    """Every object under ``prefix`` with its ETag (local folder: size and mtime) and modification time."""
+    if isinstance(store, S3ObjectStore):
+        full_prefix = f"{store.prefix}/{prefix}" if store.prefix else prefix
+        pages = store.client.get_paginator("list_objects_v2").paginate(Bucket=store.bucket, Prefix=full_prefix)
+        return [
+            ListedObject(item["Key"][len(full_prefix) - len(prefix):], item.get("ETag", "").strip('"'),
+                         item["LastModified"])
+            for page in pages
+            for item in page.get("Contents", [])
+        ]
+    if isinstance(store, LocalObjectStore):
+        listed = []
+        for key in store.list_keys(prefix):
+            stat = store.local_path(key).stat()
+            modified = dt.datetime.fromtimestamp(stat.st_mtime_ns / 1e9, dt.UTC)
+            listed.append(ListedObject(key, f"{stat.st_size}-{stat.st_mtime_ns}", modified))
+        return listed
+    raise TypeError(f"cannot list the landing zone of a {type(store).__name__}")
+
+
+def day_files(store: ObjectStore, day: dt.date | str) -> list[ListedObject]:
+    """The data files of one day's landing folder, oldest first (then by key): later files win duplicates."""
+    objects = [o for o in list_landing_objects(store, landing_day_prefix(day)) if landing_day_of(o.key) is not None]
+    return sorted(objects, key=lambda o: (o.last_modified, o.key))
+
+
+@dataclass(frozen=True)
+class DayRequest:
+    """One run for one upload day, covering the new landing files of that day found by one tick."""
+
+    day: dt.date
+    keys: tuple[str, ...]
+    run_key: str
+
+
+@dataclass(frozen=True)
+class LandingPlan:
+    requests: list[DayRequest]
+    cursor: ExportCursor
+    ignored: list[str]  # keys under the landing zone that are not data files of a day folder
+    before_start: list[str]  # files of days before the first partition
+
+
+def plan_tick(
+    listing: Iterable[ListedObject],
+    cursor: ExportCursor,
+    *,
+    margin: dt.timedelta,
+    first_day: dt.date,
+    last_day: dt.date,
+) -> LandingPlan:
+    """What one sensor tick requests, given the full listing and the previous tick's cursor. Files of a day after
+    ``last_day`` (the Moscow day still running has no partition yet) wait in the cursor until it exists."""
+    new, advanced = find_new_objects(listing, cursor, margin)
+    by_day: dict[dt.date, list[ListedObject]] = defaultdict(list)
+    waiting, ignored, before_start = [], [], []
+    for obj in [*cursor.pending, *new]:
+        day = landing_day_of(obj.key)
+        if day is None:
+            ignored.append(obj.key)
+        elif day < first_day:
+            before_start.append(obj.key)
+        elif day > last_day:
+            waiting.append(obj)
+        else:
+            by_day[day].append(obj)
+    requests = []
+    for day, objects in sorted(by_day.items()):
+        digest = hashlib.sha256("\n".join(sorted(f"{o.key}\0{o.etag}" for o in objects)).encode()).hexdigest()
+        requests.append(DayRequest(day, tuple(sorted(o.key for o in objects)), f"import:{day}:{digest[:24]}"))
+    return LandingPlan(requests, replace(advanced, pending=tuple(waiting)), ignored, before_start)
