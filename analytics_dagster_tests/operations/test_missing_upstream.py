@@ -78,7 +78,10 @@ def test_the_dwh_follows_its_raw_days_on_its_own(object_store_resource, duckdb_r
     @dg.asset(key="appmetrica_raw_events", partitions_def=dwh_tables.partitions_def, group_name="ingest")
     def appmetrica_stub() -> None: ...
 
-    defs = dg.Definitions(assets=[amplitude_stub, appmetrica_stub, dwh_tables], sensors=[dwh_automation],
+    @dg.asset(key="imported_events", partitions_def=dwh_tables.partitions_def, group_name="ingest")
+    def imported_stub() -> None: ...
+
+    defs = dg.Definitions(assets=[amplitude_stub, appmetrica_stub, imported_stub, dwh_tables], sensors=[dwh_automation],
                           resources={"object_store": object_store_resource, "warehouse": duckdb_resource})
     instance = dg.DagsterInstance.ephemeral()
     now = dt.datetime(2026, 3, 16, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=3)))
@@ -88,7 +91,9 @@ def test_the_dwh_follows_its_raw_days_on_its_own(object_store_resource, duckdb_r
                                                  evaluation_time=now + dt.timedelta(minutes=minutes))
 
     tick = evaluate(None, 0)
-    instance.report_runless_asset_event(dg.AssetMaterialization("amplitude_raw_events", partition="2026-03-10"))
+    # The daily ingest job stores every raw asset of the day; the AppMetrica one lands last here.
+    for asset in ("amplitude_raw_events", "imported_events"):
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset, partition="2026-03-10"))
     tick = evaluate(tick.cursor, 1)
     assert tick.total_requested == 0, "the day waits for the AppMetrica raw day"
     instance.report_runless_asset_event(dg.AssetMaterialization("appmetrica_raw_events", partition="2026-03-10"))
