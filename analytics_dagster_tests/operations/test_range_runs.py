@@ -49,8 +49,8 @@ def dagster_env(root: Path, **extra: str) -> dict[str, str]:
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AMPLITUDE_", "APPMETRICA_", "WAREHOUSE",
                                                                     "POSTGRES_", "S3_"))}
-    env.update(ANALYTICS_DATA_DIR=str(root / "data"), DAGSTER_HOME=str(home), ANALYTICS_START_DATE="2026-11-01",
-               DEMO_EVENTS_PER_DAY="300", **extra)
+    env.update({"ANALYTICS_DATA_DIR": str(root / "data"), "DAGSTER_HOME": str(home),
+                "ANALYTICS_START_DATE": "2026-11-01", "DEMO_EVENTS_PER_DAY": "300", **extra})
     return env
 
 
