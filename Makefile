@@ -11,11 +11,12 @@ export DAGSTER_HOME := $(abspath $(or $(DAGSTER_HOME),$(DATA_DIR)/dagster_home))
 # The previous Moscow day: what the 09:00 schedule would run today.
 PARTITION ?= $(shell TZ=Europe/Moscow date -d yesterday +%F)
 
-.PHONY: help install system-packages instance run test dev benchmarks clean
+.PHONY: help install system-packages instance run test test-stress dev benchmarks clean
 
 help:
 	@echo "make run    install what is missing, then run the daily pipeline for yesterday ($(PARTITION)) on embedded defaults"
 	@echo "make test   install what is missing, then run the whole test suite"
+	@echo "make test-stress   the ingest and replay tests while $(STRESS_BURNERS) CPU burners load the machine (STRESS_TESTS=analytics_dagster_tests for all)"
 	@echo "make dev    start the Dagster UI on http://127.0.0.1:3000"
 	@echo "make benchmarks   print speed and memory figures (slow)"
 
@@ -43,6 +44,14 @@ run: install instance
 
 test: install
 	$(BIN)/python -m pytest
+
+# Tests on a loaded machine, as on a shared CI runner: no test may depend on speed. The burners stop at the end.
+# The ingest and replay tests by default (about 35 minutes under load on 2 cores); STRESS_TESTS=analytics_dagster_tests
+# for the whole suite.
+STRESS_BURNERS ?= 6
+STRESS_TESTS ?= analytics_dagster_tests/ingest analytics_dagster_tests/replays
+test-stress: install
+	STRESS_BURNERS=$(STRESS_BURNERS) bash scripts/stress_test.sh $(BIN)/python $(STRESS_TESTS)
 
 dev: install instance
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
