@@ -8,15 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from analytics_dagster.lib.settings import PROJECT_ROOT
 from analytics_dagster_tests.ingest.fault_server import FaultPlan, FaultServer
 
 DAY = "2026-03-15"
 
 
-@pytest.mark.timeout(1800)  # a fresh `dagster` process loads the definitions: minutes on a loaded machine
 def test_dagster_asset_materialize_fetches_the_day_from_the_configured_export_api(tmp_path):
     (tmp_path / "home").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AMPLITUDE_", "APPMETRICA_", "S3_"))}
