@@ -46,7 +46,7 @@ test: install
 	$(BIN)/python -m pytest
 
 # Tests on a loaded machine, as on a shared CI runner: no test may depend on speed. The burners stop at the end.
-# The ingest and replay tests by default (about 35 minutes under load on 2 cores); STRESS_TESTS=analytics_dagster_tests
+# The ingest and replay tests by default (35-55 minutes under load on 2 cores); STRESS_TESTS=analytics_dagster_tests
 # for the whole suite.
 STRESS_BURNERS ?= 6
 STRESS_TESTS ?= analytics_dagster_tests/ingest analytics_dagster_tests/replays
