@@ -15,7 +15,7 @@ export REPORTS_BASE_URL ?= http://127.0.0.1:$(REPORTS_PORT)
 # The previous Moscow day: what the 09:00 schedule would run today.
 PARTITION ?= $(shell TZ=Europe/Moscow date -d yesterday +%F)
 
-.PHONY: help install system-packages instance run backfill recover test dev status benchmarks clean
+.PHONY: help install system-packages instance run backfill recover test test-stress dev status benchmarks clean
 
 help:
 	@echo "make run    install what is missing, then run the daily pipeline for yesterday ($(PARTITION)) on embedded defaults"
@@ -23,6 +23,7 @@ help:
 	@echo "make dev    start the Dagster UI on http://127.0.0.1:3000 and the report server on http://127.0.0.1:$(REPORTS_PORT)"
 	@echo "make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD   every stage for a range of days, one run"
 	@echo "make status per group: newest partition, its state, failing checks, freshness (exit 1 when late or failed)"
+	@echo "make test-stress   the ingest and replay tests while $(STRESS_BURNERS) CPU burners load the machine (STRESS_TESTS=analytics_dagster_tests for all)"
 	@echo "make benchmarks   print speed and memory figures (slow)"
 
 $(BIN)/.installed: pyproject.toml
@@ -62,6 +63,14 @@ recover: install instance
 
 test: install
 	$(BIN)/python -m pytest
+
+# Tests on a loaded machine, as on a shared CI runner: no test may depend on speed. The burners stop at the end.
+# The ingest and replay tests by default (35-55 minutes under load on 2 cores); STRESS_TESTS=analytics_dagster_tests
+# for the whole suite.
+STRESS_BURNERS ?= 6
+STRESS_TESTS ?= analytics_dagster_tests/ingest analytics_dagster_tests/replays
+test-stress: install
+	STRESS_BURNERS=$(STRESS_BURNERS) bash scripts/stress_test.sh $(BIN)/python $(STRESS_TESTS)
 
 # The report server runs as long as the UI: stopped on exit, Ctrl-C included.
 dev: install instance

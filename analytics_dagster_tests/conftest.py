@@ -29,12 +29,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
+def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 300.0) -> None:
+    """Until something listens on the port. Generous: a loaded machine may take a minute to start a server; a server
+    that exits fails at once instead."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode} before listening on port {port}")
         time.sleep(0.05)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
@@ -49,6 +53,16 @@ def _data_dir_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> 
         os.environ.pop("ANALYTICS_DATA_DIR", None)
     else:
         os.environ["ANALYTICS_DATA_DIR"] = saved
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Asks the process to stop, and kills it if a loaded machine keeps it from stopping within a minute."""
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture
@@ -114,11 +128,10 @@ def moto_endpoint() -> Iterator[str]:
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
     try:
-        wait_for_port(port)
+        wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -67,7 +67,7 @@ def test_definitions_fail_to_load_on_an_unknown_column(tmp_path):
     env = {**os.environ, "DWH_FIELD_MAPPINGS_DIR": str(folder), "ANALYTICS_DATA_DIR": str(tmp_path / "data")}
     loaded = subprocess.run(
         [sys.executable, "-c", "from analytics_dagster.definitions import defs; defs()"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env, capture_output=True, text=True, timeout=600,
     )
     assert loaded.returncode != 0
     assert "table changeable_user_properties has no column 'shoe_size'" in loaded.stderr

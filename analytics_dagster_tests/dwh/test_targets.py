@@ -24,7 +24,7 @@ def copy(session, rows_sql):
         session._copy(cur, "copied", ["id", "label", "payload"], rows_sql)
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(600)
 def test_rows_stream_through_copy_with_nulls_and_empty_strings(session):
     copy(session, "SELECT i AS id, CASE WHEN i = 0 THEN NULL WHEN i = 1 THEN '' ELSE 'a,\"b\"' END AS label, "
                   "'{\"k\": [1, 2]}' AS payload FROM range(50000) t(i)")
@@ -35,14 +35,14 @@ def test_rows_stream_through_copy_with_nulls_and_empty_strings(session):
         assert cur.fetchone() == ('{"k": [1, 2]}',)
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(600)
 def test_a_postgres_error_is_raised(session):
     with pytest.raises(psycopg.errors.NotNullViolation):
         copy(session, "SELECT CASE WHEN i = 40000 THEN NULL ELSE i END AS id, 'x' AS label, '{}' AS payload "
                       "FROM range(100000) t(i)")
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(600)
 def test_a_duckdb_error_before_any_row_is_raised(session):
     with pytest.raises(duckdb.Error, match="no_such_table does not exist"):
         copy(session, "SELECT * FROM no_such_table")

@@ -11,16 +11,17 @@ import httpx
 import pytest
 
 from analytics_dagster.lib.settings import PROJECT_ROOT
-from analytics_dagster_tests.conftest import free_port
+from analytics_dagster_tests.conftest import free_port, stop_process
 
 BIN = Path(sys.executable).parent
+STARTUP_SECONDS = 600  # generous: on a loaded machine the webserver and its code server take minutes to start
 
 
 def test_dg_check_defs_passes_without_a_warning(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
            "VIRTUAL_ENV": str(BIN.parent)}
     result = subprocess.run(
-        [str(BIN / "dg"), "check", "defs"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
+        [str(BIN / "dg"), "check", "defs"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1500
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "warn" not in (result.stdout + result.stderr).lower(), result.stdout + result.stderr
@@ -82,23 +83,23 @@ def webserver(tmp_path):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
+            assert process.poll() is None, f"dagster-webserver exited with {process.returncode}"
             try:
-                if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
+                if httpx.get(f"{url}/server_info", timeout=30).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.5)
         else:
-            pytest.fail("dagster-webserver did not answer within 120 s")
+            pytest.fail(f"dagster-webserver did not answer within {STARTUP_SECONDS} s")
         yield url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_process(process)
 
 
 def test_webserver_shows_graph_schedule_and_moscow_partitions(webserver):
-    response = httpx.post(f"{webserver}/graphql", json={"query": SCHEDULES_AND_ASSETS}, timeout=60)
+    response = httpx.post(f"{webserver}/graphql", json={"query": SCHEDULES_AND_ASSETS}, timeout=STARTUP_SECONDS)
     (entry,) = response.json()["data"]["workspaceOrError"]["locationEntries"]
     (repository,) = entry["locationOrLoadError"]["repositories"]
     schedules = {s["name"]: s for s in repository["schedules"]}

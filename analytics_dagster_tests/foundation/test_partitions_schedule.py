@@ -1,12 +1,14 @@
 import datetime as dt
 import warnings
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
+from dagster._utils.schedules import schedule_execution_time_iterator
 
 from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
-from analytics_dagster.defs.schedules import daily_ingest_job, daily_pipeline_schedule
+from analytics_dagster.defs.schedules import daily_ingest_job
 from analytics_dagster.definitions import defs
 from analytics_dagster.lib import settings
 
@@ -30,20 +32,32 @@ def test_partitions_are_moscow_days_from_the_configured_start():
     assert window.start.astimezone(dt.UTC) == dt.datetime(2026, 3, 14, 21, tzinfo=dt.UTC)
 
 
-def test_schedule_is_0900_moscow_as_the_ui_shows_it():
-    assert daily_pipeline_schedule.cron_schedule == "0 9 * * *"
-    assert daily_pipeline_schedule.execution_timezone == "Europe/Moscow"
+def _ticks_daily_at_0900_moscow(schedule: dg.ScheduleDefinition) -> bool:
+    """Whether the schedule's ticks, as the daemon computes them from its cron and time zone, come every day at
+    09:00 Moscow (looked at across a month end)."""
+    start = dt.datetime(2026, 2, 27, tzinfo=MOSCOW).timestamp()
+    ticks = schedule_execution_time_iterator(start, schedule.cron_schedule, schedule.execution_timezone)
+    days = [dt.date(2026, 2, 27), dt.date(2026, 2, 28), dt.date(2026, 3, 1)]
+    return list(islice(ticks, len(days))) == [dt.datetime.combine(day, dt.time(9), MOSCOW) for day in days]
 
 
-def test_tick_at_0900_msk_requests_the_previous_day(definitions):
-    schedule = definitions.get_schedule_def("daily_pipeline_at_0900_msk")
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=dt.datetime(2026, 3, 16, 9, 0, tzinfo=MOSCOW)
-        )
-        requests = schedule.evaluate_tick(context).run_requests
-    assert [r.partition_key for r in requests] == ["2026-03-15"]
-    assert requests[0].job_name == daily_ingest_job.name
+def test_the_0900_moscow_schedule_requests_the_previous_moscow_day_of_the_ingest(definitions):
+    repository = definitions.get_repository_def()
+    [schedule] = [s for s in repository.schedule_defs if _ticks_daily_at_0900_moscow(s)]
+    # Ticks across a month end and a year end, given as Moscow times and as the same instants in UTC.
+    for tick, previous_day in [
+        (dt.datetime(2026, 3, 16, 9, tzinfo=MOSCOW), "2026-03-15"),
+        (dt.datetime(2026, 3, 1, 9, tzinfo=MOSCOW), "2026-02-28"),
+        (dt.datetime(2026, 1, 1, 6, tzinfo=dt.UTC), "2025-12-31"),
+    ]:
+        with dg.instance_for_test() as instance:
+            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+            requests = schedule.evaluate_tick(context).run_requests
+        assert [r.partition_key for r in requests] == [previous_day], tick
+        job = repository.get_job(requests[0].job_name or schedule.job_name)
+        assert {dg.AssetKey("amplitude_raw_events"), dg.AssetKey("appmetrica_raw_events")} <= set(
+            job.asset_layer.executable_asset_keys
+        ), f"the 09:00 schedule's job {job.name} does not start the ingest"
 
 
 def test_every_asset_is_daily_partitioned_with_one_backfill_policy(definitions):

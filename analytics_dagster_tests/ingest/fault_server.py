@@ -2,13 +2,18 @@
 
 Data comes from the demo source, so every answer is exactly what the real APIs would send for the demo project:
 ``/api/2/export?start=..&end=..`` returns a ZIP of the hourly members of exactly that hour window (split windows
-work), ``/logs/v1/export/<table>.json`` goes through AppMetrica's prepare (202) then download (200) flow.
+work), ``/logs/v1/export/<table>.json`` goes through AppMetrica's prepare (202) then download (200) flow. The days
+a test asks for are built before the server starts (``FaultServer(days=...)``), so an answer never waits for data
+to be generated, however loaded the machine; a request for any other day is answered 409 with what to do.
 
 Faults are decided per request from a seeded hash of (request, attempt number), so the schedule does not depend
 on thread timing; a fault that corrupts content is only chosen for an answer that has content, and at most
 ``max_faults_per_request`` attempts of one request fail, so a client with enough retries always gets through.
-``script`` forces the faults of the first requests, in order, for targeted tests. The server records what it
-answered (``records``) and the exact bytes of every good answer (``served_amplitude``, ``served_appmetrica``).
+``script`` forces the faults of the first requests, in order, for targeted tests. A "stall" never answers: the
+client's read timeout ends it, whatever that timeout is. The server records what it answered (``records``), the
+exact bytes of every good answer (``served_amplitude``, ``served_appmetrica``) and the most requests it had in
+flight at once (``max_in_flight``); ``overlap`` holds the first requests until that many are in flight together,
+so a test of a concurrency limit sees the limit reached without depending on thread timing.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ import re
 import socket
 import tempfile
 import threading
-import time
 import zipfile
 from collections import deque
 from collections.abc import Iterable
@@ -45,6 +49,11 @@ _LOGS_FIELDS = {
     "sessions_starts": set(demo.APPMETRICA_SESSION_START_FIELDS),
 }
 OVERSIZE_MESSAGE = b"Raw data files were too large to export. Please try a smaller time range."
+STALL_LIMIT_SECONDS = 600  # a stalled answer ends when the client hangs up; this only bounds a client that never does
+
+
+class DayNotBuilt(LookupError):
+    """A request for a day the server was not given: answered 409, so the test fails saying which day."""
 
 
 @dataclass
@@ -56,13 +65,16 @@ class FaultPlan:
     appmetrica_faults: tuple[str, ...] = APPMETRICA_FAULTS
     script: tuple[str, ...] = ()  # faults of the first requests, in order ("" = no fault)
     retry_after: int = 1  # Retry-After of injected Amplitude 429s
-    stall_seconds: float = 1.5
     max_export_hours: int = 24  # longer Export API windows answer 400 (over 4 GB)
     oversize_hours: frozenset[dt.datetime] = frozenset()  # hours that are over 4 GB even alone
     empty_days: frozenset[str] = frozenset()  # Moscow days without Amplitude data
     prepare_polls: int = 2  # 202 answers before a Logs API query is ready
     max_queued: int = 3  # Logs API queries being prepared at once per app
     logs_error: str | None = None  # when set, every Logs API query is refused with this 400 message
+    # Hold the first requests until this many of one API are in flight at once; a client that never gets there
+    # is let through after overlap_wait_seconds (and is then seen not to reach its limit).
+    overlap: int = 0
+    overlap_wait_seconds: float = 30.0
 
 
 @dataclass
@@ -102,11 +114,23 @@ class _State:
     in_flight: dict[str, int] = field(default_factory=lambda: {"amplitude": 0, "appmetrica": 0})
     max_in_flight: dict[str, int] = field(default_factory=lambda: {"amplitude": 0, "appmetrica": 0})
     max_open_queries: int = 0  # Logs API queries accepted and not yet downloaded, at most at once
+    overlap_over: bool = False
+    changed: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.changed = threading.Condition(self.lock)
 
     def enter(self, api: str) -> None:
-        with self.lock:
+        """Counts a request in flight; with ``plan.overlap``, holds it until that many are in flight at once."""
+        with self.changed:
             self.in_flight[api] += 1
             self.max_in_flight[api] = max(self.max_in_flight[api], self.in_flight[api])
+            self.changed.notify_all()
+            if self.plan.overlap and not self.overlap_over:
+                self.changed.wait_for(
+                    lambda: self.max_in_flight[api] >= self.plan.overlap, timeout=self.plan.overlap_wait_seconds
+                )
+                self.overlap_over = True  # once: a client that cannot overlap is not held on every request
 
     def leave(self, api: str) -> None:
         with self.lock:
@@ -127,32 +151,44 @@ class _State:
             self.faults[request] = self.faults.get(request, 0) + 1
             return rng.choice(candidates)
 
+    def build_day(self, day: dt.date, tables: Iterable[str]) -> None:
+        """Generates a day's Export API members and Logs API bodies; done before serving, never while a client waits."""
+        with tempfile.TemporaryDirectory() as tmp:
+            members = {}
+            if str(day) not in self.plan.empty_days:
+                archive_path = Path(tmp) / "day.zip"
+                demo.write_amplitude_export_zip(day, archive_path, events_per_day=self.events_per_day)
+                with zipfile.ZipFile(archive_path) as archive:
+                    members = {name: archive.read(name) for name in archive.namelist()}
+            bodies = {}
+            for table in tables:
+                body_path = Path(tmp) / f"{table}.json"
+                if table == "events":
+                    demo.write_appmetrica_events_json(
+                        day, body_path, events_per_day=self.events_per_day, application_id=int(self.application_id)
+                    )
+                else:
+                    demo.write_appmetrica_table_json(
+                        table, day, body_path, events_per_day=self.events_per_day,
+                        application_id=int(self.application_id),
+                    )  # fmt: skip
+                bodies[(table, str(day))] = body_path.read_bytes()
+        with self.lock:
+            self.amplitude_days[day] = members
+            self.appmetrica_bodies.update(bodies)
+
     def amplitude_members(self, day: dt.date) -> dict[str, bytes]:
         with self.lock:
             if day not in self.amplitude_days:
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = Path(tmp) / "day.zip"
-                    demo.write_amplitude_export_zip(day, path, events_per_day=self.events_per_day)
-                    with zipfile.ZipFile(path) as archive:
-                        members = {name: archive.read(name) for name in archive.namelist()}
-                self.amplitude_days[day] = {} if str(day) in self.plan.empty_days else members
+                raise DayNotBuilt(f"the test server holds no Amplitude data for {day}: list it in FaultServer(days=)")
             return self.amplitude_days[day]
 
     def appmetrica_body(self, table: str, day: str) -> bytes:
         with self.lock:
             if (table, day) not in self.appmetrica_bodies:
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = Path(tmp) / "body.json"
-                    if table == "events":
-                        demo.write_appmetrica_events_json(
-                            day, path, events_per_day=self.events_per_day, application_id=int(self.application_id)
-                        )
-                    else:
-                        demo.write_appmetrica_table_json(
-                            table, day, path, events_per_day=self.events_per_day,
-                            application_id=int(self.application_id),
-                        )  # fmt: skip
-                    self.appmetrica_bodies[(table, day)] = path.read_bytes()
+                raise DayNotBuilt(
+                    f"the test server holds no AppMetrica {table} for {day}: list it in FaultServer(days=, tables=)"
+                )
             return self.appmetrica_bodies[(table, day)]
 
     def record(self, record: RequestRecord) -> None:
@@ -204,7 +240,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._appmetrica(request, table[1], query)
             else:
                 self._amplitude(request, query)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. after a stall): fine
+        except DayNotBuilt as missing:
+            self._answer(api, request, None, 409, json.dumps({"message": str(missing)}).encode())
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up: fine
             pass
         finally:
             self._close_api()
@@ -302,11 +340,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer("appmetrica", request, None, 200, body, no_cache, "application/json")
 
     # --- plumbing ---------------------------------------------------------------------------------------
+    def _wait_for_hang_up(self) -> None:
+        """Sends nothing until the client closes the connection (its read timeout), or STALL_LIMIT_SECONDS pass."""
+        self.close_connection = True
+        self.connection.settimeout(STALL_LIMIT_SECONDS)
+        try:
+            while self.connection.recv(1 << 16):
+                pass
+        except OSError:  # timed out or reset: either way the stall is over
+            pass
+
     def _fault(self, api: str, request: str, fault: str, no_cache: bool = False) -> None:
-        if fault == "stall":  # recorded before the wait, which outlasts the client's read timeout
+        if fault == "stall":
             self.server.state.record(RequestRecord(api, request, 500, fault, no_cache))
-            time.sleep(self.server.state.plan.stall_seconds)
-            return self._send(500, b"stalled")
+            # No longer counted in flight: the client stops counting it at its read timeout, and a count that ended
+            # only when this thread noticed would race with the client's next request.
+            self._close_api()
+            return self._wait_for_hang_up()
         headers = {"Retry-After": str(self.server.state.plan.retry_after)} if fault == "429" else {}
         self._answer(api, request, fault, int(fault), f"injected {fault}".encode(), no_cache, headers=headers)
 
@@ -385,14 +435,20 @@ class FaultServer:
         self,
         plan: FaultPlan | None = None,
         *,
+        days: Iterable[dt.date | str] = (),
+        tables: Iterable[str] = ("events",),
         events_per_day: int = 300,
         api_key: str = "test-api-key",
         secret_key: str = "test-secret-key",
         token: str = "test-oauth-token",
         application_id: str = "4000001",
     ):
+        """Builds the data of ``days`` (Amplitude, and the Logs API ``tables``) before anything is served."""
         plan = plan or FaultPlan()
         self.state = _State(plan, events_per_day, api_key, secret_key, token, application_id, script=deque(plan.script))
+        tables = tuple(tables)
+        for day in days:
+            self.state.build_day(day if isinstance(day, dt.date) else dt.date.fromisoformat(day), tables)
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.state = self.state
         self._thread = threading.Thread(target=self._server.serve_forever, name="fault-server", daemon=True)

@@ -4,6 +4,7 @@ import base64
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
 from analytics_dagster.lib.amplitude import (
@@ -13,7 +14,7 @@ from analytics_dagster.lib.amplitude import (
     export_base_url,
 )
 from analytics_dagster_tests.ingest.fault_server import FaultPlan, FaultServer
-from analytics_dagster_tests.ingest.helpers import FAST_BACKOFF, SHORT_TIMEOUT, ListLog, amplitude_client
+from analytics_dagster_tests.ingest.helpers import FAST_BACKOFF, ListLog, amplitude_client
 
 DAY = dt.date(2026, 3, 15)
 
@@ -48,7 +49,7 @@ def test_region_hosts_and_the_url_override():
 
 
 def test_a_clean_day_is_stored_byte_identical(tmp_path):
-    with FaultServer() as server:
+    with FaultServer(days=[DAY]) as server:
         result, _ = export_day(server, tmp_path)
         expected = server.expected_amplitude_day(str(DAY))
         (record,) = server.records
@@ -60,13 +61,15 @@ def test_a_clean_day_is_stored_byte_identical(tmp_path):
 @pytest.mark.parametrize("fault", ["429", "500", "502", "cut_zip", "drop_connection", "corrupt_gzip", "stall"])
 def test_each_fault_is_retried_and_its_bad_data_never_returned(tmp_path, fault):
     sleeps: list[float] = []
-    with FaultServer(FaultPlan(script=(fault,), stall_seconds=1.0)) as server:
+    with FaultServer(FaultPlan(script=(fault,)), days=[DAY]) as server:
         result, log = export_day(server, tmp_path, sleeps)
         expected = server.expected_amplitude_day(str(DAY))
         statuses = [r.status for r in server.records]
     assert contents(result) == expected
     assert (result.requests, result.retries) == (2, 1) and len(statuses) == 2
     assert "retry 1/5" in log.text()
+    if fault == "stall":  # never answered: the client's read timeout ended it
+        assert "timed out (ReadTimeout" in log.text()
     if fault == "429":
         assert sleeps == [1.0]  # the server's Retry-After, although the backoff alone would wait <= 0.05 s
     secret = server.state.secret_key
@@ -74,7 +77,7 @@ def test_each_fault_is_retried_and_its_bad_data_never_returned(tmp_path, fault):
 
 
 def test_504_splits_the_window_in_halves(tmp_path):
-    with FaultServer(FaultPlan(script=("504",))) as server:
+    with FaultServer(FaultPlan(script=("504",)), days=[DAY]) as server:
         result, log = export_day(server, tmp_path)
         expected = server.expected_amplitude_day(str(DAY))
     assert contents(result) == expected
@@ -84,7 +87,7 @@ def test_504_splits_the_window_in_halves(tmp_path):
 
 
 def test_over_4gb_windows_are_split_down_to_what_the_api_accepts(tmp_path):
-    with FaultServer(FaultPlan(max_export_hours=5)) as server:
+    with FaultServer(FaultPlan(max_export_hours=5), days=[DAY]) as server:
         result, log = export_day(server, tmp_path)
         expected = server.expected_amplitude_day(str(DAY))
         accepted = [r for r in server.records if r.status != 400]
@@ -95,7 +98,7 @@ def test_over_4gb_windows_are_split_down_to_what_the_api_accepts(tmp_path):
 
 def test_an_hour_over_4gb_fails_pointing_to_the_s3_export(tmp_path):
     plan = FaultPlan(oversize_hours=frozenset({dt.datetime(2026, 3, 15, 10)}))
-    with FaultServer(plan) as server, pytest.raises(AmplitudeExportError) as failure:
+    with FaultServer(plan, days=[DAY]) as server, pytest.raises(AmplitudeExportError) as failure:
         export_day(server, tmp_path)
     message = str(failure.value)
     assert "20260315T10-20260315T10: HTTP 400" in message and "Raw data files were too large" in message
@@ -104,24 +107,22 @@ def test_an_hour_over_4gb_fails_pointing_to_the_s3_export(tmp_path):
 
 def test_an_hour_that_keeps_timing_out_fails_pointing_to_the_s3_export(tmp_path):
     plan = FaultPlan(rate=1.0, amplitude_faults=("504",), max_faults_per_request=99)
-    with FaultServer(plan) as server, pytest.raises(AmplitudeExportError) as failure:
+    with FaultServer(plan, days=[DAY]) as server, pytest.raises(AmplitudeExportError) as failure:
         export_day(server, tmp_path)
         assert server.records  # unreachable: export_day raises
     assert "gave up after 6 attempts" in str(failure.value) and "S3 export" in str(failure.value)
 
 
 def test_404_is_an_empty_day_not_an_error(tmp_path):
-    with FaultServer(FaultPlan(empty_days=frozenset({str(DAY)}))) as server:
+    with FaultServer(FaultPlan(empty_days=frozenset({str(DAY)})), days=[DAY]) as server:
         result, log = export_day(server, tmp_path)
     assert result.files == [] and result.empty_windows == 1 and result.requests == 1
     assert "no data (HTTP 404)" in log.text()
 
 
 def test_rejected_credentials_fail_at_once_without_retries(tmp_path):
-    with FaultServer() as server:
-        client = AmplitudeExportClient(
-            server.state.api_key, "wrong-secret", base_url=server.url, backoff=FAST_BACKOFF, timeout=SHORT_TIMEOUT
-        )
+    with FaultServer(days=[DAY]) as server:
+        client = AmplitudeExportClient(server.state.api_key, "wrong-secret", base_url=server.url, backoff=FAST_BACKOFF)
         with client, pytest.raises(AmplitudeExportError, match="AMPLITUDE_SECRET_KEY") as failure:
             client.export_day(DAY, tmp_path / "work")
         assert len(server.records) == 1
@@ -129,12 +130,14 @@ def test_rejected_credentials_fail_at_once_without_retries(tmp_path):
 
 
 def test_concurrent_requests_stay_within_the_limit(tmp_path):
-    with FaultServer(FaultPlan(max_export_hours=3)) as server:
+    days = [DAY - dt.timedelta(days=n) for n in range(4)]
+    # The server holds the first requests until two are in flight together (at most 30 s). The client's read timeout
+    # is longer, so a client that never overlapped would get its answers late, never retry into a false overlap.
+    with FaultServer(FaultPlan(max_export_hours=3, overlap=2), days=days) as server:
         client = AmplitudeExportClient(
             server.state.api_key, server.state.secret_key, base_url=server.url, max_concurrent_requests=2,
-            backoff=FAST_BACKOFF, timeout=SHORT_TIMEOUT, log=ListLog(),
+            backoff=FAST_BACKOFF, timeout=httpx.Timeout(120.0), log=ListLog(),
         )  # fmt: skip
-        days = [DAY - dt.timedelta(days=n) for n in range(4)]
         with client, ThreadPoolExecutor(4) as pool:
             results = list(pool.map(lambda d: client.export_day(d, tmp_path / str(d)), days))
         assert server.state.max_in_flight["amplitude"] == 2

@@ -6,6 +6,7 @@ import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
 from analytics_dagster.lib import demo
@@ -33,7 +34,7 @@ def test_default_fields_match_what_the_demo_source_writes():
 
 def test_prepare_then_poll_sends_no_cache_on_the_first_request_only(tmp_path):
     log = ListLog()
-    with FaultServer(FaultPlan(prepare_polls=3)) as server, appmetrica_client(server, log) as client:
+    with FaultServer(FaultPlan(prepare_polls=3), days=[DAY]) as server, appmetrica_client(server, log) as client:
         result = client.export_day("events", DAY, tmp_path / "events.json.gz")
         records = server.records
         expected = server.expected_appmetrica_body("events", str(DAY))
@@ -53,8 +54,8 @@ def test_prepare_then_poll_sends_no_cache_on_the_first_request_only(tmp_path):
 def test_each_fault_is_retried_and_its_bad_data_never_kept(tmp_path, fault):
     log = ListLog()
     downloading = fault in ("cut_body", "drop_connection")  # these hit the download, after one 202
-    plan = FaultPlan(prepare_polls=1, script=("", fault) if downloading else (fault,), stall_seconds=1.0)
-    with FaultServer(plan) as server, appmetrica_client(server, log) as client:
+    plan = FaultPlan(prepare_polls=1, script=("", fault) if downloading else (fault,))
+    with FaultServer(plan, days=[DAY]) as server, appmetrica_client(server, log) as client:
         result = client.export_day("events", DAY, tmp_path / "events.json.gz")
         records = server.records
         expected = server.expected_appmetrica_body("events", str(DAY))
@@ -65,13 +66,19 @@ def test_each_fault_is_retried_and_its_bad_data_never_kept(tmp_path, fault):
         assert "the body is incomplete" in log.text()
     else:  # the query was never accepted, so the next request still asks for a fresh file
         assert [r.no_cache for r in records] == [True, True, False]
+    if fault == "stall":  # never answered: the client's read timeout ended it
+        assert "timed out (ReadTimeout" in log.text()
 
 
 def test_a_full_queue_is_waited_out(tmp_path):
-    plan = FaultPlan(prepare_polls=3, max_queued=1)
+    # Two queries reach the server together (it holds the first until the second is in flight, at most 30 s: less
+    # than the client's read timeout here, so no retry can pass for a second query): one of them must wait.
+    plan = FaultPlan(prepare_polls=3, max_queued=1, overlap=2)
     days = [DAY - dt.timedelta(days=n) for n in range(3)]
     log = ListLog()
-    with FaultServer(plan) as server, appmetrica_client(server, log) as client, ThreadPoolExecutor(3) as pool:
+    server = FaultServer(plan, days=days)
+    client = appmetrica_client(server, log, timeout=httpx.Timeout(120.0))
+    with server, client, ThreadPoolExecutor(3) as pool:
         results = list(pool.map(lambda d: client.export_day("events", d, tmp_path / f"{d}.json.gz"), days))
         refused = [r for r in server.records if r.status == 429]
         for day, result in zip(days, results):
@@ -81,7 +88,7 @@ def test_a_full_queue_is_waited_out(tmp_path):
 
 def test_queries_in_flight_stay_within_the_limit(tmp_path):
     days = [DAY - dt.timedelta(days=n) for n in range(4)]
-    with FaultServer(FaultPlan(prepare_polls=2)) as server:
+    with FaultServer(FaultPlan(prepare_polls=2), days=days) as server:
         with appmetrica_client(server, ListLog(), max_queued_queries=2) as client, ThreadPoolExecutor(4) as pool:
             list(pool.map(lambda d: client.export_day("events", d, tmp_path / f"{d}.json.gz"), days))
         assert server.state.max_open_queries <= 2 and server.state.max_in_flight["appmetrica"] <= 2
@@ -106,8 +113,10 @@ def test_a_query_that_is_never_ready_times_out(tmp_path):
 
 
 def test_installations_and_session_starts_come_the_same_way(tmp_path):
-    with FaultServer(FaultPlan(prepare_polls=1)) as server, appmetrica_client(server, ListLog()) as client:
-        for table in ("installations", "sessions_starts"):
+    tables = ("installations", "sessions_starts")
+    server = FaultServer(FaultPlan(prepare_polls=1), days=[DAY], tables=tables)
+    with server, appmetrica_client(server, ListLog()) as client:
+        for table in tables:
             result = client.export_day(table, DAY, tmp_path / f"{table}.json.gz")
             assert gunzip(result.path) == server.expected_appmetrica_body(table, str(DAY))
             assert f"/logs/v1/export/{table}.json" in server.records[-1].request

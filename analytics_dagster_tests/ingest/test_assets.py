@@ -2,13 +2,20 @@
 
 import datetime as dt
 import gzip
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import dagster as dg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from analytics_dagster.defs.ingest.assets import amplitude_raw_events, appmetrica_raw_events
-from analytics_dagster.defs.ingest.resources import AmplitudeResource, AppMetricaResource
+from analytics_dagster.defs.ingest.resources import (
+    AMPLITUDE_POOL,
+    APPMETRICA_POOL,
+    AmplitudeResource,
+    AppMetricaResource,
+)
 from analytics_dagster.defs.ingest.sensors import amplitude_s3_export_sensor
 from analytics_dagster.lib.raw_store import publish_day, read_manifest
 from analytics_dagster_tests.ingest.fault_server import FaultPlan, FaultServer
@@ -34,8 +41,61 @@ def materializations(result: dg.ExecuteInProcessResult, asset: str) -> dict[str,
     return {m.partition: m.metadata for m in result.asset_materializations_for_node(asset)}
 
 
-def test_api_assets_queue_on_their_pools():
-    assert amplitude_raw_events.op.pool == "amplitude_api" and appmetrica_raw_events.op.pool == "appmetrica_api"
+def demo_resources(object_store_resource) -> dict:
+    return {"object_store": object_store_resource, "amplitude": AmplitudeResource(), "appmetrica": AppMetricaResource()}
+
+
+def wait_until_pending_in(instance: dg.DagsterInstance, pool: str, run: Future) -> None:
+    """Until a step waits for a slot of ``pool``; fails at once if the run ends without ever waiting."""
+    deadline = time.monotonic() + 300  # generous: a loaded machine may take long to start the run
+    while not instance.event_log_storage.get_concurrency_info(pool).pending_step_count:
+        assert not run.done(), f"the run ended without waiting for a slot of pool {pool}: {run.exception()}"
+        assert time.monotonic() < deadline, f"no step of the run waits for pool {pool} after 300 s"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize(
+    "asset, pool, source",
+    [(amplitude_raw_events, AMPLITUDE_POOL, "amplitude"), (appmetrica_raw_events, APPMETRICA_POOL, "appmetrica")],
+)
+def test_an_api_asset_waits_for_a_free_slot_of_its_pool(monkeypatch, object_store_resource, asset, pool, source):
+    monkeypatch.setenv("DEMO_EVENTS_PER_DAY", "300")
+    store = object_store_resource.store()
+    with dg.instance_for_test() as instance, ThreadPoolExecutor(1) as runner:
+        slots = instance.event_log_storage
+        slots.set_concurrency_slots(pool, 1)  # what `make instance` sets: one API-calling run at a time
+        assert slots.claim_concurrency_slot(pool, "another-run", "its-step").is_claimed
+        run = runner.submit(
+            dg.materialize, [asset], partition_key=DAY, resources=demo_resources(object_store_resource),
+            instance=instance,
+        )  # fmt: skip
+        wait_until_pending_in(instance, pool, run)
+        assert store.list_keys("raw") == []  # waiting before its body ran
+        slots.free_concurrency_slots_for_run("another-run")
+        result = run.result(timeout=600)
+        log = run_log(instance, result.run_id)
+    assert result.success and f"Step blocked by limit for pool {pool}" in log
+    assert read_manifest(store, source, DAY).partition == DAY
+
+
+def test_a_run_over_a_partition_range_materializes_every_day_of_it(monkeypatch, object_store_resource):
+    """A backfill launches runs over ranges of days, whatever its policy: each day of the range is stored and
+    reported as its own partition."""
+    monkeypatch.setenv("DEMO_EVENTS_PER_DAY", "300")
+    days = WEEK[:3]
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [amplitude_raw_events, appmetrica_raw_events], resources=demo_resources(object_store_resource),
+            instance=instance, tags=range_tags(days),
+        )  # fmt: skip
+    store = object_store_resource.store()
+    for asset, source in (("amplitude_raw_events", "amplitude"), ("appmetrica_raw_events", "appmetrica")):
+        reported = materializations(result, asset)
+        assert set(reported) == set(days)
+        for day in days:
+            manifest = read_manifest(store, source, day)
+            assert manifest.partition == day and manifest.is_demo and manifest.total_lines > 0
+            assert reported[day]["dagster/row_count"].value > 0
 
 
 def test_without_credentials_both_assets_store_demo_data_and_say_so(monkeypatch, object_store_resource):
@@ -82,8 +142,8 @@ def test_half_configured_credentials_fail_instead_of_falling_back_to_demo(object
 
 def test_seven_day_backfill_through_faults_stores_exactly_what_the_server_served(object_store_resource):
     # seed 10 gives every kind of fault on both APIs (the schedule is a hash of request and attempt: deterministic)
-    plan = FaultPlan(rate=0.35, seed=10, max_export_hours=12, prepare_polls=2, stall_seconds=1.0)
-    with FaultServer(plan) as server, dg.instance_for_test() as instance:
+    plan = FaultPlan(rate=0.35, seed=10, max_export_hours=12, prepare_polls=2)
+    with FaultServer(plan, days=WEEK) as server, dg.instance_for_test() as instance:
         result = dg.materialize(
             [amplitude_raw_events, appmetrica_raw_events],
             resources={"object_store": object_store_resource, "amplitude": amplitude_resource(server),
@@ -139,7 +199,7 @@ def test_seven_day_backfill_through_faults_stores_exactly_what_the_server_served
 def test_a_failed_day_fails_the_run_but_the_other_days_are_recorded(object_store_resource):
     plan = FaultPlan(oversize_hours=frozenset({dt.datetime(2026, 3, 10, 5)}))
     days = WEEK[:3]
-    with FaultServer(plan) as server, dg.instance_for_test() as instance:
+    with FaultServer(plan, days=days) as server, dg.instance_for_test() as instance:
         result = dg.materialize(
             [amplitude_raw_events],
             resources={"object_store": object_store_resource, "amplitude": amplitude_resource(server)},

@@ -107,11 +107,12 @@ def test_dashboard_renders_in_headless_chromium(report, tmp_path):
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(300_000)  # generous: a loaded machine renders the charts slowly
             page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(store.uri(f"{prefix}/dashboard.html"))
             page.wait_for_function(
-                "ids => ids.every(id => document.querySelector(`#${id} .main-svg`))", arg=CHART_IDS, timeout=30_000)
+                "ids => ids.every(id => document.querySelector(`#${id} .main-svg`))", arg=CHART_IDS)
             traces = page.evaluate("ids => ids.map(id => document.getElementById(id).data.length)", CHART_IDS)
             assert all(count > 0 for count in traces), dict(zip(CHART_IDS, traces))
             screenshot = page.screenshot(full_page=True)

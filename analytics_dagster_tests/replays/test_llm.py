@@ -22,7 +22,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def _client(fake_openai, store, *, cap: int = 100_000, max_retries: int = 2) -> LLMClient:
-    client = openai.OpenAI(base_url=fake_openai.base_url, api_key="sk-test", max_retries=max_retries, timeout=10)
+    client = openai.OpenAI(base_url=fake_openai.base_url, api_key="sk-test", max_retries=max_retries, timeout=60)
     return LLMClient(client, model="test-model", store=store, budget=TokenBudget(store, DAY, cap), max_tokens=200)
 
 
