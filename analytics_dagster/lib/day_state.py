@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -143,13 +143,19 @@ def day_state(
     return DayState(day, status, (first, last), tuple(sorted(loaded)), events, tuple(not_loaded))
 
 
-def metric_days_touched(first_upload: dt.date, last_upload: dt.date, late_days: int, first_day: dt.date) -> list[dt.date]:
-    """The metric days whose figures the upload days ``first_upload..last_upload`` can change: each upload day U
-    carries events of U-late_days..U. A run over a range of upload days recomputes all of them (never before
-    ``first_day``, the first partition), so no metric day is left computed from data that has since grown."""
+def metric_days_touched(first_upload: dt.date, last_upload: dt.date, late_days: int, first_day: dt.date,
+                        computed: Iterable[dt.date] = ()) -> list[dt.date]:
+    """The metric days whose figures the upload days ``first_upload..last_upload`` can change, to recompute.
+
+    Upload day U carries events of U-late_days..U, so the metric days from ``first_upload - late_days`` (never
+    before ``first_day``, the first partition) to ``last_upload`` change. So do the metric days after the range
+    that are already ``computed``: their windows (WAU, MAU, retention, forecasts' history) and "new user" (first
+    active day in all history) reach back into it. In daily operation there are none; after a backfill of a gap or
+    the reload of an old day they are recomputed too, so no stored day is left computed from older data.
+    """
     day = max(first_upload - dt.timedelta(days=late_days), first_day)
     days = []
     while day <= last_upload:
         days.append(day)
         day += dt.timedelta(days=1)
-    return days
+    return days + sorted({d for d in computed if d > last_upload})

@@ -75,3 +75,11 @@ def test_a_range_of_upload_days_touches_the_metric_days_late_events_reach_back_t
     # never before the first partition
     assert metric_days_touched(dt.date(2026, 1, 2), dt.date(2026, 1, 2), 3, dt.date(2026, 1, 1)) == [
         dt.date(2026, 1, 1), dt.date(2026, 1, 2)]
+
+
+def test_metric_days_already_computed_after_the_range_are_recomputed_too():
+    # Filling a gap before days already computed: their windows and "new user" reach back into the gap.
+    computed = [dt.date(2026, 11, d) for d in (5, 12, 13, 20)]
+    assert metric_days_touched(dt.date(2026, 11, 10), dt.date(2026, 11, 11), 3, dt.date(2026, 1, 1), computed) == [
+        *(dt.date(2026, 11, d) for d in range(7, 12)), dt.date(2026, 11, 12), dt.date(2026, 11, 13),
+        dt.date(2026, 11, 20)]

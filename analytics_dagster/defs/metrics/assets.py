@@ -4,8 +4,10 @@ plus the report with the exports and the HTML dashboard.
 Every metric counts events by the Moscow day they happened, and an event uploaded up to LATE_DAYS days late still
 counts, so upload day U changes the metric days U-LATE_DAYS..U. A metric partition therefore follows the
 ``events_part`` partition of the same day, and a run over the partitions D1..D2 (one day, a backfill or
-``--partition-range``) recomputes the metric days D1-LATE_DAYS..D2, recording a materialization for each: whatever
-order days are loaded in, every metric day ends up equal to a from-scratch recompute. Each day's state (final /
+``--partition-range``) recomputes the metric days D1-LATE_DAYS..D2, and the metric days after D2 already computed
+(their WAU/MAU, retention and forecast windows and "new user" reach back into the range; in daily operation there
+are none), recording a materialization for each: whatever order days are loaded in, every metric day ends up equal
+to a from-scratch recompute over the loaded data. Each day's state (final /
 preliminary / incomplete / no data, lib/day_state.py) is in its metadata and in the ``day_state`` check.
 """
 
@@ -95,7 +97,8 @@ def recomputed_days(context: dg.AssetExecutionContext) -> list[dt.date]:
     """The metric days a run over its partitions recomputes (see the module docstring)."""
     keys = context.partition_keys
     first_day = parse_day(daily_partitions.get_first_partition_key())
-    return metric_days_touched(parse_day(keys[0]), parse_day(keys[-1]), LATE_DAYS, first_day)
+    computed = [parse_day(key) for key in context.instance.get_materialized_partitions(context.asset_key)]
+    return metric_days_touched(parse_day(keys[0]), parse_day(keys[-1]), LATE_DAYS, first_day, computed)
 
 
 def day_state_outcome(state: DayState) -> CheckOutcome:
@@ -124,8 +127,9 @@ def prepared_days(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     states = states_of_days(context.instance, wh, days)
     demo = {day: "demo" in queries.upload_origins(wh, *upload_window(day, LATE_DAYS)) for day in days}
     if len(days) > len(context.partition_keys):
-        context.log.info(f"Recomputing metric days {days[0]}..{days[-1]}: uploads of {context.partition_keys[0]}.."
-                         f"{context.partition_keys[-1]} may hold events of the {LATE_DAYS} days before")
+        context.log.info(f"Recomputing {len(days)} metric days {days[0]}..{days[-1]}: uploads of "
+                         f"{context.partition_keys[0]}..{context.partition_keys[-1]} may hold events of the "
+                         f"{LATE_DAYS} days before, and the later days already computed look back into them")
     return wh, states, demo
 
 
