@@ -18,6 +18,7 @@ STARTUP_SECONDS = 600  # generous: on a loaded machine the webserver and its cod
 
 
 def test_dg_check_defs_passes_without_a_warning(tmp_path):
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")  # the instance `make instance` sets up
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
            "VIRTUAL_ENV": str(BIN.parent)}
     result = subprocess.run(
