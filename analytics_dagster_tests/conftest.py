@@ -65,6 +65,19 @@ def stop_process(process: subprocess.Popen) -> None:
         process.wait()
 
 
+@pytest.fixture(autouse=True)
+def _no_leaked_dagster_instance() -> Iterator[None]:
+    """Evaluation contexts built without ``with`` (``dg.build_schedule_context(instance=...)`` and the like) enter an
+    instance they never exit, leaving Dagster's current defs-state storage pointing at it; once it is collected,
+    every later load of definitions in this process fails ("undefined DagsterInstance weakref"). Each test gets the
+    storage it started with back."""
+    from dagster._core.storage.defs_state import base
+
+    saved = base._current_storage.get()
+    yield
+    base._current_storage.set(saved)
+
+
 @pytest.fixture
 def object_store_resource(tmp_path: Path) -> ObjectStoreResource:
     return ObjectStoreResource(local_dir=str(tmp_path / "objects"))
