@@ -64,6 +64,9 @@ class FaultPlan:
     amplitude_faults: tuple[str, ...] = AMPLITUDE_FAULTS
     appmetrica_faults: tuple[str, ...] = APPMETRICA_FAULTS
     script: tuple[str, ...] = ()  # faults of the first requests, in order ("" = no fault)
+    # Kinds served at least once each: a kind not served yet is given to the first attempt it fits, instead of a draw
+    # (whether a draw lands on a download depends on queue and poll timing, so a seed alone cannot promise a kind).
+    every_kind_once: frozenset[str] = frozenset()
     retry_after: int = 1  # Retry-After of injected Amplitude 429s
     max_export_hours: int = 24  # longer Export API windows answer 400 (over 4 GB)
     oversize_hours: frozenset[dt.datetime] = frozenset()  # hours that are over 4 GB even alone
@@ -104,6 +107,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     attempts: dict[str, int] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=dict)
+    kinds_served: set[tuple[str, str]] = field(default_factory=set)  # (api, fault)
     script: deque[str] = field(default_factory=deque)
     queries: dict[str, _Query] = field(default_factory=dict)
     records: list[RequestRecord] = field(default_factory=list)
@@ -136,7 +140,7 @@ class _State:
         with self.lock:
             self.in_flight[api] -= 1
 
-    def fault_for(self, request: str, faults: tuple[str, ...], with_content: bool) -> str | None:
+    def fault_for(self, api: str, request: str, faults: tuple[str, ...], with_content: bool) -> str | None:
         """The fault for this attempt of ``request``; content faults only when the answer would carry content."""
         with self.lock:
             attempt = self.attempts[request] = self.attempts.get(request, 0) + 1
@@ -144,12 +148,18 @@ class _State:
                 return self.script.popleft() or None
             if self.faults.get(request, 0) >= self.plan.max_faults_per_request:
                 return None
-            rng = random.Random(hashlib.sha256(f"{self.plan.seed}|{request}|{attempt}".encode()).digest())
             candidates = [f for f in faults if with_content or f not in _CONTENT_FAULTS]
-            if not candidates or rng.random() >= self.plan.rate:
+            owed = [f for f in candidates if f in self.plan.every_kind_once and (api, f) not in self.kinds_served]
+            rng = random.Random(hashlib.sha256(f"{self.plan.seed}|{request}|{attempt}".encode()).digest())
+            if owed:
+                fault = owed[0]
+            elif candidates and rng.random() < self.plan.rate:
+                fault = rng.choice(candidates)
+            else:
                 return None
             self.faults[request] = self.faults.get(request, 0) + 1
-            return rng.choice(candidates)
+            self.kinds_served.add((api, fault))
+            return fault
 
     def build_day(self, day: dt.date, tables: Iterable[str]) -> None:
         """Generates a day's Export API members and Logs API bodies; done before serving, never while a client waits."""
@@ -210,9 +220,11 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _corrupt(data: bytes) -> bytes:
+def _corrupt(data: bytes, attempt: int) -> bytes:
+    """A transient flip of one byte: another attempt flips another byte, as damage in transit would (the same
+    damaged bytes twice are a broken export to the client)."""
     damaged = bytearray(data)
-    damaged[len(damaged) // 2] ^= 0xFF
+    damaged[(len(damaged) // 2 + attempt) % len(damaged)] ^= 0xFF
     return bytes(damaged)
 
 
@@ -274,7 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {n: b for n, b in state.amplitude_members(day).items() if first <= _hour_of_member(n) <= last}
             )
             day += dt.timedelta(days=1)
-        fault = state.fault_for(request, state.plan.amplitude_faults, with_content=bool(members) and not oversize)
+        fault = state.fault_for("amplitude", request, state.plan.amplitude_faults, with_content=bool(members) and not oversize)
         if fault and fault not in _CONTENT_FAULTS:
             return self._fault("amplitude", request, fault)
         if oversize:
@@ -283,7 +295,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer("amplitude", request, None, 404, b"No data for the requested time range")
         if fault == "corrupt_gzip":
             victim = sorted(members)[len(members) // 2]
-            return self._answer("amplitude", request, fault, 200, _zip({**members, victim: _corrupt(members[victim])}))
+            damaged = _corrupt(members[victim], state.attempts[request])
+            return self._answer("amplitude", request, fault, 200, _zip({**members, victim: damaged}))
         body = _zip(members)
         if fault:
             return self._answer("amplitude", request, fault, 200, body, content_fault=fault)
@@ -303,7 +316,7 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             known = state.queries.get(request)
             ready = known is not None and known.polls_left == 0 and not no_cache
-        fault = state.fault_for(request, state.plan.appmetrica_faults, with_content=ready)
+        fault = state.fault_for("appmetrica", request, state.plan.appmetrica_faults, with_content=ready)
         if fault == "queue_full":
             body = _logs_error(429, "Too many requests: 3 queued queries, wait until one of them is done")
             return self._answer("appmetrica", request, fault, 429, body, no_cache)
