@@ -9,12 +9,11 @@ time, each day with its own metadata. The stage is its own failure domain: nothi
 """
 
 from collections import Counter
-from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
 
-from analytics_dagster.defs.replays.daily import each_day, replay_asset
+from analytics_dagster.defs.replays.daily import DayResults, each_day, replay_asset
 from analytics_dagster.defs.replays.resources import (
     AmplitudeReplayResource,
     GoogleDriveResource,
@@ -68,13 +67,10 @@ def _warn_failed(context: dg.AssetExecutionContext, results: list[CaptureResult]
     deps=[dg.AssetKey("events_part")],
     pool=WAREHOUSE_POOL,
     kinds={"python", "sql"},
-    check_specs=[
-        dg.AssetCheckSpec(
-            "replay_ids_name_their_sessions",
-            asset="replay_links",
-            description="Every replay id is '<device_id>/<session_id>' of the session it is stored with.",
-        )
-    ],
+    checks={
+        "replay_ids_name_their_sessions": "Every replay id is '<device_id>/<session_id>' of the session it is "
+        "stored with."
+    },
     description="Sessions of the day carrying `[Amplitude] Session Replay ID`, with user, device, start/end, event "
     "count and the link to Amplitude's replay player (table replay_links).",
 )
@@ -83,7 +79,7 @@ def replay_links(
     warehouse: WarehouseResource,
     object_store: ObjectStoreResource,
     replay_amplitude: AmplitudeReplayResource,
-) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+) -> DayResults:
     def materialize(day: str) -> dg.MaterializeResult:
         links = store_day_links(warehouse.get(), object_store.store(), parse_day(day), replay_amplitude.link_settings())
         frame = links.frame
@@ -120,13 +116,10 @@ def _fail_if_every_replay_failed(shots: ScreenshotPass, manifest_url: dg.Metadat
 @replay_asset(
     deps=[replay_links],
     kinds={"python", "playwright"},
-    check_specs=[
-        dg.AssetCheckSpec(
-            "screenshot_failures_are_rare",
-            asset="replay_screenshots",
-            description=f"At most {MAX_SCREENSHOT_FAILURE_SHARE:.0%} of the day's replays fail to screenshot.",
-        )
-    ],
+    checks={
+        "screenshot_failures_are_rare": f"At most {MAX_SCREENSHOT_FAILURE_SHARE:.0%} of the day's replays fail to "
+        "screenshot."
+    },
     description="Screenshots spread over each replay (Playwright + Chromium), capped per day; demo replay pages "
     "rendered from the events when no Amplitude login is configured. PNGs and a manifest in the object store.",
 )
@@ -135,7 +128,7 @@ def replay_screenshots(
     object_store: ObjectStoreResource,
     replay_amplitude: AmplitudeReplayResource,
     replay_browser: ReplayBrowserResource,
-) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+) -> DayResults:
     def materialize(day: str) -> dg.MaterializeResult:
         if replay_amplitude.demo:
             context.log.warning(
@@ -192,7 +185,7 @@ def session_clusters(
     object_store: ObjectStoreResource,
     replay_analysis: ReplayAnalysisResource,
     replay_llm: LLMResource,
-) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+) -> DayResults:
     analysis = ClusterAnalysis(
         text_source=replay_analysis.text_source,
         clustering=replay_analysis.clustering,
@@ -243,7 +236,7 @@ def cluster_example_screenshots(
     object_store: ObjectStoreResource,
     replay_amplitude: AmplitudeReplayResource,
     replay_browser: ReplayBrowserResource,
-) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+) -> DayResults:
     def materialize(day: str) -> dg.MaterializeResult:
         examples = screenshot_cluster_examples(
             object_store.store(),
@@ -271,13 +264,7 @@ def cluster_example_screenshots(
     deps=[session_clusters],
     pool=WAREHOUSE_POOL,
     kinds={"python", "openai"},
-    check_specs=[
-        dg.AssetCheckSpec(
-            "every_cluster_has_a_summary",
-            asset="cluster_summaries",
-            description="One non-empty summary per cluster of the day.",
-        )
-    ],
+    checks={"every_cluster_has_a_summary": "One non-empty summary per cluster of the day."},
     description="One summary per cluster through an OpenAI-compatible chat server (cached by prompt hash, within "
     "a daily token cap), or an offline summary from top terms and representative sessions, labelled as such.",
 )
@@ -286,7 +273,7 @@ def cluster_summaries(
     warehouse: WarehouseResource,
     object_store: ObjectStoreResource,
     replay_llm: LLMResource,
-) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+) -> DayResults:
     def materialize(day: str) -> dg.MaterializeResult:
         llm = replay_llm.client(object_store.store(), day)
         if llm is None:
@@ -334,7 +321,7 @@ def replay_report(
     object_store: ObjectStoreResource,
     replay_analysis: ReplayAnalysisResource,
     replay_gdrive: GoogleDriveResource,
-) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+) -> DayResults:
     def materialize(day: str) -> dg.MaterializeResult:
         store = object_store.store()
         report = store_day_report(
@@ -349,7 +336,8 @@ def replay_report(
             "preview": dg.MetadataValue.md(report.markdown),
         }
         if replay_gdrive.configured:
-            metadata["google_drive_folder"] = dg.MetadataValue.url(_publish_to_drive(context, replay_gdrive, day, report))
+            folder_url = _publish_to_drive(context, replay_gdrive, day, report)
+            metadata["google_drive_folder"] = dg.MetadataValue.url(folder_url)
         context.log.info(f"Replay report for {day}: {store.uri(report.prefix + 'report.html')}")
         return dg.MaterializeResult(metadata=metadata)
 

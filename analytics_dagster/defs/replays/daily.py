@@ -10,17 +10,28 @@ from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_parti
 from analytics_dagster.defs.reporting import combined_checks, record_days
 
 GROUP = "replays"
+# What a replay asset yields: one result for a one-day run, a materialization per day over a range.
+DayResults = Iterator[dg.MaterializeResult | dg.AssetMaterialization]
 
 
-def replay_asset(**spec) -> Callable:
-    """``dg.asset`` with what every replay asset shares: daily partitions, range runs, automation and group."""
-    return dg.asset(
-        partitions_def=daily_partitions,
-        backfill_policy=RANGE_BACKFILL_POLICY,
-        automation_condition=FOLLOWS_UPSTREAM,
-        group_name=GROUP,
-        **spec,
-    )
+def replay_asset(*, checks: dict[str, str] | None = None, **spec) -> Callable:
+    """``dg.asset`` with what every replay asset shares: daily partitions, range runs, automation and group.
+    ``checks``: the asset's checks, name -> description."""
+
+    def decorate(materialize: Callable) -> dg.AssetsDefinition:
+        return dg.asset(
+            partitions_def=daily_partitions,
+            backfill_policy=RANGE_BACKFILL_POLICY,
+            automation_condition=FOLLOWS_UPSTREAM,
+            group_name=GROUP,
+            check_specs=[
+                dg.AssetCheckSpec(name, asset=materialize.__name__, description=description)
+                for name, description in (checks or {}).items()
+            ],
+            **spec,
+        )(materialize)
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -53,7 +64,7 @@ def _combined_checks(
 
 def each_day(
     context: dg.AssetExecutionContext, materialize_day: Callable[[str], dg.MaterializeResult]
-) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+) -> DayResults:
     """Runs ``materialize_day`` for each day of the run, oldest first. A one-day run yields that day's result
     unchanged. Over a range, every day is attempted and gets its own metadata; when some fail, the days that
     succeeded are recorded as materialized before the run fails, so a retry only needs the failed days (a
