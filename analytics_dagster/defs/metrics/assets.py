@@ -14,7 +14,6 @@ preliminary / incomplete / no data, lib/day_state.py) is in its metadata and in 
 
 import datetime as dt
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -24,20 +23,20 @@ from analytics_dagster.defs.day_state import states_of_days
 from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
 from analytics_dagster.defs.reporting import combined_checks, record_days
 from analytics_dagster.defs.resources import WAREHOUSE_POOL, ObjectStoreResource, WarehouseResource
-from analytics_dagster.lib.day_state import DayState, DayStatus, metric_days_touched, upload_window
+from analytics_dagster.lib.day_state import DayState, metric_days_touched, upload_window
 from analytics_dagster.lib.metrics import queries
-from analytics_dagster.lib.metrics.daily import METRIC_DAYS, CheckOutcome, MetricDay
+from analytics_dagster.lib.metrics.daily import MetricDay
 from analytics_dagster.lib.metrics.headline import headline_tables
 from analytics_dagster.lib.metrics.preview import markdown_table
 from analytics_dagster.lib.metrics.report import publish_report
 from analytics_dagster.lib.metrics.rules import LATE_DAYS
+from analytics_dagster.lib.metrics.stored_day import DAY_STATE_CHECK, store_metric_day
 from analytics_dagster.lib.moscow_time import parse_day
 from analytics_dagster.lib.settings import PROJECT_ROOT
 from analytics_dagster.lib.warehouse import Warehouse
 
 GROUP = "metrics"
 DEFAULT_EXPERIMENTS_FILE = os.getenv("METRICS_EXPERIMENTS_FILE") or str(PROJECT_ROOT / "config" / "experiments.yaml")
-DAY_STATE_CHECK = "day_state"
 
 
 @dataclass(frozen=True)
@@ -101,10 +100,6 @@ def recomputed_days(context: dg.AssetExecutionContext) -> list[dt.date]:
     return metric_days_touched(parse_day(keys[0]), parse_day(keys[-1]), LATE_DAYS, first_day, computed)
 
 
-def day_state_outcome(state: DayState) -> CheckOutcome:
-    return CheckOutcome(state.is_final, state.as_metadata(), warn_only=state.status is not DayStatus.INCOMPLETE)
-
-
 def day_metadata(table: str, rows: int, result: MetricDay, state: DayState, is_demo: bool) -> dict:
     return {
         "dagster/row_count": rows,
@@ -134,23 +129,17 @@ def prepared_days(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
 
 
 def build_metric_asset(spec: MetricSpec) -> dg.AssetsDefinition:
-    compute: Callable[..., MetricDay] = METRIC_DAYS[spec.table]
-
     def body(context: dg.AssetExecutionContext, warehouse: WarehouseResource, **options):
         wh, states, demo = prepared_days(context, warehouse)
         metadata, outcomes = {}, {}
         for day, state in states.items():
-            result = compute(wh, day, **options)
-            # Nullable dtypes: integer columns with NULLs must not reach PostgreSQL's COPY as floats ("4.0").
-            rows = wh.replace_partition(spec.table, result.frame.convert_dtypes(), partition_column="metric_date",
-                                        partition_value=day)
-            for line in result.log:
+            stored = store_metric_day(wh, spec.table, day, state, checks_day_state=DAY_STATE_CHECK in spec.checks,
+                                      **options)
+            for line in stored.result.log:
                 context.log.info(f"{day}: {line}")
-            context.log.info(f"{spec.table}: {rows} rows for {day} ({state.label()})")
-            metadata[day.isoformat()] = day_metadata(spec.table, rows, result, state, demo[day])
-            outcomes[day.isoformat()] = {(spec.table, name): outcome for name, outcome in result.checks.items()}
-            if DAY_STATE_CHECK in spec.checks:
-                outcomes[day.isoformat()][(spec.table, DAY_STATE_CHECK)] = day_state_outcome(state)
+            context.log.info(f"{spec.table}: {stored.rows} rows for {day} ({state.label()})")
+            metadata[day.isoformat()] = day_metadata(spec.table, stored.rows, stored.result, state, demo[day])
+            outcomes[day.isoformat()] = {(spec.table, name): outcome for name, outcome in stored.checks.items()}
         yield from record_days(context, metadata)
         yield dg.MaterializeResult(check_results=combined_checks(outcomes))
 
