@@ -27,8 +27,9 @@ from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_parti
 from analytics_dagster.defs.reporting import record_days
 from analytics_dagster.defs.resources import ObjectStoreResource
 from analytics_dagster.defs.scratch import run_scratch
-from analytics_dagster.lib import demo
-from analytics_dagster.lib.appmetrica import iter_records, raw_file_name
+from analytics_dagster import demo
+from analytics_dagster.lib.appmetrica import raw_file_name
+from analytics_dagster.lib.appmetrica_body import iter_records
 from analytics_dagster.lib.moscow_time import parse_day
 from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.raw_store import Manifest, extract_export_zip, manifest_key, publish_day
