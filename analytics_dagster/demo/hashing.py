@@ -37,10 +37,12 @@ def hash64(*parts: Any) -> np.ndarray:
 
 
 def uniform(*parts: Any) -> np.ndarray:
+    """Vectorised hash -> float64 in [0, 1) (53 bits)."""
     return (hash64(*parts) >> _SHIFT_11).astype(np.float64) * (1.0 / 9007199254740992.0)
 
 
 def pick_weighted(u: np.ndarray, weights) -> np.ndarray:
+    """Index of the weight each uniform ``u`` falls on."""
     cdf = np.cumsum(np.asarray(weights, dtype=float))
     cdf /= cdf[-1]
     return np.minimum(np.searchsorted(cdf, u, side="right"), len(cdf) - 1)
@@ -48,6 +50,7 @@ def pick_weighted(u: np.ndarray, weights) -> np.ndarray:
 
 def seed_of(*parts: Any) -> int:
     return int(hash64(*parts)[0])
+
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _UUID_POS = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])

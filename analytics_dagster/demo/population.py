@@ -18,8 +18,9 @@ from analytics_dagster.demo.catalog import (
 from analytics_dagster.demo.days import HOUR_MS, day_number_of, day_start_ms
 from analytics_dagster.demo.hashing import hash64, uniform
 
+# relative activity of each Moscow hour of the day
 MOSCOW_HOUR_ACTIVITY = (0.9, 0.5, 0.3, 0.2, 0.2, 0.3, 0.6, 1.2, 2.0, 2.8, 3.2, 3.4, 3.5, 3.5, 3.4, 3.3, 3.3, 3.5, 3.9,
-           4.4, 4.6, 4.2, 3.2, 1.9)  # Moscow-hour activity profile
+                        4.4, 4.6, 4.2, 3.2, 1.9)
 _HOUR_SHARE = np.array(MOSCOW_HOUR_ACTIVITY) / sum(MOSCOW_HOUR_ACTIVITY)
 HOUR_CDF = np.cumsum(_HOUR_SHARE)
 FIRST_SESSION_HOUR_CDF = np.cumsum(_HOUR_SHARE[:22]) / _HOUR_SHARE[:22].sum()  # first sessions start before 22:00
@@ -32,9 +33,6 @@ def retention(age: np.ndarray | int) -> np.ndarray:
     return np.where(a <= 0, 1.0, np.where(a > MAX_AGE_DAYS, 0.0, r))
 
 
-# ---------------------------------------------------------------------------------------------------
-# Population and planning
-# ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Population:
     name: str
