@@ -7,7 +7,7 @@ from typing import Any
 
 from analytics_dagster import demo
 from analytics_dagster.lib.amplitude import AmplitudeExportClient
-from analytics_dagster.lib.day_source import DayResult, NoClient, files_preview
+from analytics_dagster.lib.day_source import DayResult, WithoutClient, files_preview
 from analytics_dagster.lib.http_retry import Log
 from analytics_dagster.lib.moscow_time import parse_day
 from analytics_dagster.lib.object_store import ObjectStore
@@ -42,7 +42,7 @@ class AmplitudeExportApiSource:
         return DayResult(manifest, manifest.total_lines, files_preview(manifest), counts)
 
 
-class AmplitudeS3ExportSource(NoClient):
+class AmplitudeS3ExportSource(WithoutClient):
     """The day's hourly files of Amplitude's S3 export, copied over what is stored (what the S3 sensor requests)."""
 
     def __init__(
@@ -83,7 +83,7 @@ class AmplitudeS3ExportSource(NoClient):
         )
 
 
-class AmplitudeDemoSource(NoClient):
+class AmplitudeDemoSource(WithoutClient):
     """The demo generator's Export API ZIP of the day, stored exactly like the API's."""
 
     parallel = 1

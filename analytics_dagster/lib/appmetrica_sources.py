@@ -14,7 +14,7 @@ from typing import Any
 from analytics_dagster import demo
 from analytics_dagster.lib.appmetrica import AppMetricaLogsClient, raw_file_name
 from analytics_dagster.lib.appmetrica_body import iter_records
-from analytics_dagster.lib.day_source import DayResult, NoClient
+from analytics_dagster.lib.day_source import DayResult, WithoutClient
 from analytics_dagster.lib.http_retry import Log
 from analytics_dagster.lib.moscow_time import parse_day
 from analytics_dagster.lib.object_store import ObjectStore
@@ -65,7 +65,7 @@ class AppMetricaLogsApiSource:
         return result
 
 
-class AppMetricaDemoSource(NoClient):
+class AppMetricaDemoSource(WithoutClient):
     """The demo generator's Logs API bodies of the day, stored exactly like the API's."""
 
     parallel = 1

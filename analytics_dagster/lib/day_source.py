@@ -28,7 +28,9 @@ class DayResult:
 class DaySource(Protocol):
     parallel: int  # days fetched at once (within the API's own limit)
 
-    def __enter__(self) -> DaySource: ...
+    def __enter__(self) -> DaySource:
+        """Says in the log which source runs."""
+        ...
 
     def __exit__(self, *exc_info: object) -> None: ...
 
@@ -37,11 +39,8 @@ class DaySource(Protocol):
         ...
 
 
-class NoClient:
-    """Enter and exit of a source without a client to open or close."""
-
-    def __enter__(self):
-        return self
+class WithoutClient:
+    """Base of a source with nothing to close when it is left (the demo; the S3 export's boto3 client)."""
 
     def __exit__(self, *exc_info: object) -> None:
         return None
