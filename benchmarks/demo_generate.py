@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from analytics_dagster.lib import demo  # noqa: E402
+from analytics_dagster import demo  # noqa: E402
 
 
 def _peak_rss_mb() -> float:

@@ -87,7 +87,7 @@ def best(args: argparse.Namespace, what: str, sources: list[str]) -> dict:
 
 
 def ensure_raw_day(data_dir: Path, day: str, events: int, sources: list[str]) -> dict:
-    from analytics_dagster.lib import demo
+    from analytics_dagster import demo
     from analytics_dagster.lib.object_store import LocalObjectStore
     from analytics_dagster.lib.raw_store import extract_export_zip, publish_day, read_manifest
 

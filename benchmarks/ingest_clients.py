@@ -21,7 +21,8 @@ from pathlib import Path
 import psutil
 
 from analytics_dagster.lib.amplitude import AmplitudeExportClient
-from analytics_dagster.lib.appmetrica import AppMetricaLogsClient, PollPolicy, iter_records
+from analytics_dagster.lib.appmetrica import AppMetricaLogsClient, PollPolicy
+from analytics_dagster.lib.appmetrica_body import iter_records
 from analytics_dagster.lib.http_retry import Backoff
 from analytics_dagster.lib.settings import PROJECT_ROOT
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from analytics_dagster.lib import demo
+from analytics_dagster import demo
 from analytics_dagster.lib.dwh.etl import DayLoadResult, LoadSettings, load_day
 from analytics_dagster.lib.dwh.mappings import FieldMappings, load_field_mappings
 from analytics_dagster.lib.dwh.tables import DWH_TABLES, column_names

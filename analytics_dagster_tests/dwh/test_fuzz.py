@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics_dagster.lib import demo
+from analytics_dagster import demo
 from analytics_dagster.lib.dwh.etl import LoadSettings, load_day
 from analytics_dagster.lib.dwh.mappings import load_field_mappings
 from analytics_dagster.lib.dwh.quarantine import CONFLICT_REASON, quarantine_prefix

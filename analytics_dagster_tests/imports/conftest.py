@@ -15,7 +15,7 @@ import pytest
 from analytics_dagster.defs.dwh.assets import dwh_tables
 from analytics_dagster.defs.ingest.imports import imported_events
 from analytics_dagster.defs.resources import ObjectStoreResource, WarehouseResource
-from analytics_dagster.lib import demo
+from analytics_dagster import demo
 from analytics_dagster.lib.imports.landing import landing_day_prefix
 from analytics_dagster.lib.object_store import LocalObjectStore
 from analytics_dagster.lib.raw_store import extract_export_zip, publish_day

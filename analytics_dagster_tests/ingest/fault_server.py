@@ -36,18 +36,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from analytics_dagster.lib import demo
+from analytics_dagster import demo
+from analytics_dagster.lib.appmetrica import TABLE_FIELDS
 
 AMPLITUDE_FAULTS = ("429", "500", "502", "504", "cut_zip", "drop_connection", "corrupt_gzip", "stall")
 APPMETRICA_FAULTS = ("429", "queue_full", "500", "502", "cut_body", "drop_connection", "stall")
 _CONTENT_FAULTS = {"cut_zip", "drop_connection", "corrupt_gzip", "cut_body"}
 _MEMBER_HOUR = re.compile(r"_(\d{4}-\d{2}-\d{2})_(\d{1,2})#\d+\.json\.gz$")
 _LOGS_PATH = re.compile(r"^/logs/v1/export/(events|installations|sessions_starts)\.json$")
-_LOGS_FIELDS = {
-    "events": set(demo.APPMETRICA_EVENT_FIELDS),
-    "installations": set(demo.APPMETRICA_INSTALLATION_FIELDS),
-    "sessions_starts": set(demo.APPMETRICA_SESSION_START_FIELDS),
-}
+_LOGS_FIELDS = {table: set(fields) for table, fields in TABLE_FIELDS.items()}
 OVERSIZE_MESSAGE = b"Raw data files were too large to export. Please try a smaller time range."
 STALL_LIMIT_SECONDS = 600  # a stalled answer ends when the client hangs up; this only bounds a client that never does
 

@@ -9,27 +9,34 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from analytics_dagster.lib import demo
+from analytics_dagster import demo
 from analytics_dagster.lib.appmetrica import (
     EVENT_FIELDS,
     INSTALLATION_FIELDS,
     SESSION_START_FIELDS,
     AppMetricaError,
-    LogsBodyError,
-    LogsBodyParser,
     PollPolicy,
-    iter_records,
 )
+from analytics_dagster.lib.appmetrica_body import LogsBodyError, LogsBodyParser, iter_records
 from analytics_dagster_tests.ingest.fault_server import FaultPlan, FaultServer
 from analytics_dagster_tests.ingest.helpers import ListLog, appmetrica_client, gunzip
 
 DAY = dt.date(2026, 3, 15)
 
 
-def test_default_fields_match_what_the_demo_source_writes():
-    assert EVENT_FIELDS == demo.APPMETRICA_EVENT_FIELDS
-    assert INSTALLATION_FIELDS == demo.APPMETRICA_INSTALLATION_FIELDS
-    assert SESSION_START_FIELDS == demo.APPMETRICA_SESSION_START_FIELDS
+@pytest.mark.parametrize(
+    ("table", "fields"),
+    [("events", EVENT_FIELDS), ("installations", INSTALLATION_FIELDS), ("sessions_starts", SESSION_START_FIELDS)],
+)
+def test_default_fields_match_what_the_demo_source_writes(tmp_path, table, fields):
+    path = tmp_path / f"{table}.json"
+    if table == "events":
+        demo.write_appmetrica_events_json(DAY, path, events_per_day=3000)
+    else:
+        demo.write_appmetrica_table_json(table, DAY, path, events_per_day=3000)
+    records = json.loads(path.read_bytes())["data"]
+    assert records
+    assert all(tuple(record) == fields for record in records)
 
 
 def test_prepare_then_poll_sends_no_cache_on_the_first_request_only(tmp_path):

@@ -21,15 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from analytics_dagster.lib import demo
+from analytics_dagster import demo
 from analytics_dagster.lib.amplitude import AmplitudeExportClient, AmplitudeExportError
-from analytics_dagster.lib.appmetrica import (
-    AppMetricaError,
-    AppMetricaLogsClient,
-    LogsBodyError,
-    LogsBodyParser,
-    MalformedBodyError,
-)
+from analytics_dagster.lib.appmetrica import AppMetricaError, AppMetricaLogsClient
+from analytics_dagster.lib.appmetrica_body import LogsBodyError, LogsBodyParser, MalformedBodyError
 from analytics_dagster.lib.http_retry import RetriesExhaustedError
 from analytics_dagster_tests.ingest.helpers import FAST_BACKOFF, FAST_POLL, ListLog
 

@@ -14,7 +14,9 @@ import numpy as np
 import orjson
 import pytest
 
-from analytics_dagster.lib import demo
+from analytics_dagster import demo
+from analytics_dagster.demo.population import WEB, user_flags
+from analytics_dagster.lib.appmetrica import EVENT_FIELDS, INSTALLATION_FIELDS, SESSION_START_FIELDS
 
 DAY = dt.date(2025, 7, 1)
 N = 5000
@@ -277,7 +279,7 @@ def test_experiment_assignment_and_true_effect(web):
     for (dev, sid), v in exposure_sessions.items():
         amp = next(e["amplitude_id"] for d in web for _, _, e in web[d][2] if e["device_id"] == dev)
         cohort, idx = divmod(amp - 100_000_000_000, 4_000_000)
-        fl = demo._user_flags(demo._WEB, 42, np.array([cohort]), np.array([idx]))
+        fl = user_flags(WEB, 42, np.array([cohort]), np.array([idx]))
         assert demo.user_variant(bool(fl["treatment"][0])) == v
         assert ((dev, sid) in purchased) == bool(fl["converts"][0])
 
@@ -289,7 +291,7 @@ def test_appmetrica_events_shape(mobile):
     assert len(rows) == summary.events and abs(summary.events / N - 1) <= 0.10
     big = 0
     for r in rows:
-        assert list(r) == list(demo.APPMETRICA_EVENT_FIELDS)
+        assert list(r) == list(EVENT_FIELDS)
         assert all(isinstance(v, str) for v in r.values()), r
         assert r["event_name"] in demo.APPMETRICA_EVENT_NAMES
         assert isinstance(orjson.loads(r["event_json"]), dict)
@@ -324,7 +326,7 @@ def test_appmetrica_deterministic_gzip_tables_and_cross_platform_ids(tmp_path, m
     irows = orjson.loads((tmp_path / "i.json").read_bytes())["data"]
     assert inst.events == len(irows) > 0
     for r in irows:
-        assert list(r) == list(demo.APPMETRICA_INSTALLATION_FIELDS)
+        assert list(r) == list(INSTALLATION_FIELDS)
         assert all(isinstance(v, str) for v in r.values())
         assert r["appmetrica_device_id"] in devices
     ss = demo.write_appmetrica_table_json("sessions_starts", DAY, tmp_path / "s.json", events_per_day=N)
@@ -332,7 +334,7 @@ def test_appmetrica_deterministic_gzip_tables_and_cross_platform_ids(tmp_path, m
     assert ss.events == len(srows) > 0
     ev_sessions = {(r["appmetrica_device_id"], r["session_id"]) for r in rows}
     for r in srows:
-        assert list(r) == list(demo.APPMETRICA_SESSION_START_FIELDS)
+        assert list(r) == list(SESSION_START_FIELDS)
         assert (r["appmetrica_device_id"], r["session_id"]) in ev_sessions
     with pytest.raises(ValueError):
         demo.write_appmetrica_table_json("clicks", DAY, tmp_path / "x.json", events_per_day=N)

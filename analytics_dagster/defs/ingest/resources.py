@@ -15,6 +15,11 @@ import httpx
 from pydantic import Field
 
 from analytics_dagster.lib.amplitude import MAX_CONCURRENT_REQUESTS, AmplitudeExportClient, export_base_url
+from analytics_dagster.lib.amplitude_sources import (
+    AmplitudeDemoSource,
+    AmplitudeExportApiSource,
+    AmplitudeS3ExportSource,
+)
 from analytics_dagster.lib.appmetrica import (
     DEFAULT_BASE_URL as APPMETRICA_DEFAULT_URL,
 )
@@ -24,8 +29,12 @@ from analytics_dagster.lib.appmetrica import (
     AppMetricaLogsClient,
     PollPolicy,
 )
+from analytics_dagster.lib.appmetrica_sources import AppMetricaDemoSource, AppMetricaLogsApiSource
+from analytics_dagster.lib.day_source import DaySource
 from analytics_dagster.lib.http_retry import Backoff, Log
+from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.s3_export import ExportLocation
+from analytics_dagster.lib.settings import demo_events_per_day
 
 # Dagster concurrency pools of the API-calling assets. Each run keeps within the API's own limit by itself
 # (5 concurrent Export API requests, 3 queued Logs API queries), so the pools' limit is 1: one such run at a time.
@@ -117,6 +126,23 @@ class AmplitudeResource(_ApiResource):
             )
         return session.client("s3", endpoint_url=self.s3_endpoint_url or None)
 
+    def day_source(self, store: ObjectStore, log: Log, *, s3_export: bool, s3_keys: list[str]) -> DaySource:
+        """The S3 export when asked for (``s3_keys``: the new objects that triggered the run), else the Export API
+        when credentials are set, else the demo generator."""
+        if s3_export:
+            location = self.s3_export_location()
+            if location is None:
+                raise IngestConfigurationError(
+                    "source 's3_export' needs AMPLITUDE_S3_EXPORT_PREFIX (s3://bucket/prefix)"
+                )
+            return AmplitudeS3ExportSource(
+                self.s3_client(), location, store, log, self.max_concurrent_requests, s3_keys
+            )
+        if self.uses_api():
+            client = self.export_client(log)
+            return AmplitudeExportApiSource(client, self.base_url(), store, log, self.max_concurrent_requests)
+        return AmplitudeDemoSource(demo_events_per_day(), store, log)
+
 
 class AppMetricaResource(_ApiResource):
     """AppMetrica Logs API (``Authorization: OAuth <token>``) for one application."""
@@ -163,6 +189,15 @@ class AppMetricaResource(_ApiResource):
             max_queued_queries=self.max_queued_queries,
             log=log,
         )
+
+    def day_source(self, store: ObjectStore, log: Log) -> DaySource:
+        """The Logs API when credentials are set, else the demo generator; both fetch the configured tables."""
+        tables = self.checked_tables()
+        if self.uses_api():
+            details = {"application_id": self.application_id, "date_dimension": self.date_dimension}
+            client = self.logs_client(log)
+            return AppMetricaLogsApiSource(client, tables, details, self.api_url, store, log, self.max_queued_queries)
+        return AppMetricaDemoSource(tables, demo_events_per_day(), store, log)
 
 
 def _secret(name: str) -> dg.EnvVar | None:
