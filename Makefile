@@ -15,22 +15,28 @@ export REPORTS_BASE_URL ?= http://127.0.0.1:$(REPORTS_PORT)
 # The previous Moscow day: what the 09:00 schedule would run today.
 PARTITION ?= $(shell TZ=Europe/Moscow date -d yesterday +%F)
 
-.PHONY: help install system-packages instance run backfill recover test test-stress dev status benchmarks clean
+.PHONY: help install constraints system-packages instance run backfill recover test lint test-stress dev status benchmarks clean
 
 help:
 	@echo "make run    install what is missing, then run the daily pipeline for yesterday ($(PARTITION)) on embedded defaults"
-	@echo "make test   install what is missing, then run the whole test suite"
+	@echo "make test   install what is missing, then lint (ruff check) and run the whole test suite"
 	@echo "make dev    start the Dagster UI on http://127.0.0.1:3000 and the report server on http://127.0.0.1:$(REPORTS_PORT)"
 	@echo "make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD   every stage for a range of days, one run"
 	@echo "make status per group: newest partition, its state, failing checks, freshness (exit 1 when late or failed)"
 	@echo "make test-stress   the ingest and replay tests while $(STRESS_BURNERS) CPU burners load the machine (STRESS_TESTS=analytics_dagster_tests for all)"
 	@echo "make benchmarks   print speed and memory figures (slow)"
 
-$(BIN)/.installed: pyproject.toml
+# The pinned set: constraints.txt is `pip freeze` of a clean install of '.[dev]' (the project itself left out);
+# pyproject.toml says what is needed, constraints.txt which versions. After changing a dependency, regenerate it
+# with `make constraints` and commit both.
+$(BIN)/.installed: pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
+
+constraints:
+	bash scripts/freeze_constraints.sh $(PYTHON)
 
 install: $(BIN)/.installed system-packages
 
@@ -61,8 +67,11 @@ backfill: install instance
 recover: install instance
 	$(BIN)/python -m analytics_dagster.recover
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
 
 # Tests on a loaded machine, as on a shared CI runner: no test may depend on speed. The burners stop at the end.
 # The ingest and replay tests by default (35-55 minutes under load on 2 cores); STRESS_TESTS=analytics_dagster_tests

@@ -5,6 +5,7 @@ variable's name, never its value.
 """
 
 import os
+from typing import Any
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -68,7 +69,17 @@ class WarehouseResource(dg.ConfigurableResource):
             postgres_dsn=self.postgres_dsn,
             bq_project_id=self.bq_project_id,
             bq_dataset_id=self.bq_dataset_id,
+            bq_client=self._bigquery_client,
         )
+
+    def _bigquery_client(self) -> Any:
+        """dagster-gcp's ``google.cloud.bigquery.Client`` for BQ_PROJECT_ID, its credentials from the environment
+        (GOOGLE_APPLICATION_CREDENTIALS or the machine's default), read when the client is made so it outlives the
+        context. Imported here: dagster_gcp doubles the code location's import time and only BigQuery needs it."""
+        from dagster_gcp import BigQueryResource
+
+        with BigQueryResource(project=self.bq_project_id).get_client() as client:
+            return client
 
 
 def _secret(name: str) -> dg.EnvVar | None:

@@ -1,8 +1,8 @@
 """Retry with exponential backoff and jitter, shared by the API clients.
 
 A client raises :class:`RetryableError` for a failure worth another try (HTTP 429 and 5xx, timeouts, dropped
-connections, a download that turned out truncated or corrupt); :func:`call_with_retries` waits and calls again,
-honouring the server's ``Retry-After``, and logs every retry so the run log shows what happened.
+connections, a download that turned out truncated or corrupt); :func:`call_with_retries` waits and calls again
+(tenacity), honouring the server's ``Retry-After``, and logs every retry so the run log shows what happened.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import httpx
+import tenacity
 
 T = TypeVar("T")
 
@@ -103,16 +104,32 @@ def call_with_retries(
     rng: random.Random | None = None,
 ) -> T:
     """Calls ``attempt`` until it returns, retrying on :class:`RetryableError` up to ``backoff.max_attempts`` times."""
-    number = 0
-    while True:
-        number += 1
-        try:
-            return attempt()
-        except RetryableError as error:
-            if number >= backoff.max_attempts:
-                raise RetriesExhaustedError(
-                    f"{what}: gave up after {number} attempts; last error: {error}", error
-                ) from error
-            wait = backoff.delay(number, error.retry_after, rng)
-            log.warning(f"{error}; retry {number}/{backoff.max_attempts - 1} in {wait:.2f}s")
-            sleep(wait)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        return backoff.delay(state.attempt_number, _error_of(state).retry_after, rng)
+
+    def log_retry(state: tenacity.RetryCallState) -> None:
+        retries = f"retry {state.attempt_number}/{backoff.max_attempts - 1}"
+        log.warning(f"{_error_of(state)}; {retries} in {state.upcoming_sleep:.2f}s")
+
+    def give_up(state: tenacity.RetryCallState) -> T:
+        error = _error_of(state)
+        raise RetriesExhaustedError(
+            f"{what}: gave up after {state.attempt_number} attempts; last error: {error}", error
+        ) from error
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(RetryableError),
+        stop=tenacity.stop_after_attempt(backoff.max_attempts),
+        wait=wait,
+        sleep=sleep,
+        before_sleep=log_retry,
+        retry_error_callback=give_up,
+    )
+    return retrying(attempt)
+
+
+def _error_of(state: tenacity.RetryCallState) -> RetryableError:
+    error = state.outcome.exception()
+    assert isinstance(error, RetryableError)  # tenacity retries nothing else
+    return error

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import io
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlglot import exp
 
 from analytics_dagster.lib.sql import read_sql, translate
 
@@ -87,7 +88,7 @@ class DuckDBWarehouse(Warehouse):
                 con.execute(f"DELETE FROM {table} WHERE {partition_column} = $value", {"value": partition_value})
                 if len(df):
                     con.register("_incoming", df)
-                    columns = ", ".join(f'"{c}"' for c in df.columns)
+                    columns = quoted_columns(df.columns, "duckdb")
                     con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming")
                     con.unregister("_incoming")
                 con.execute("COMMIT")
@@ -131,17 +132,21 @@ class PostgresWarehouse(Warehouse):
             return pd.DataFrame(cur.fetchall(), columns=columns)
 
     def replace_partition(self, table, df, *, partition_column, partition_value) -> int:
-        with self.connect() as con:
-            with con.transaction():
-                con.execute(f"DELETE FROM {table} WHERE {partition_column} = %s", (partition_value,))
-                if len(df):
-                    copy_dataframe(con, table, df)
+        with self.connect() as con, con.transaction():
+            con.execute(f"DELETE FROM {table} WHERE {partition_column} = %s", (partition_value,))
+            if len(df):
+                copy_dataframe(con, table, df)
         return len(df)
+
+
+def quoted_columns(columns: Iterable[str], dialect: str) -> str:
+    """A comma-separated list of quoted column names in ``dialect`` (sqlglot's quoting)."""
+    return ", ".join(exp.to_identifier(str(column), quoted=True).sql(dialect) for column in columns)
 
 
 def copy_dataframe(con: Any, table: str, df: pd.DataFrame) -> None:
     """Bulk-loads ``df`` into ``table`` with ``COPY ... FROM STDIN`` (CSV), NULLs kept as NULLs."""
-    columns = ", ".join(f'"{c}"' for c in df.columns)
+    columns = quoted_columns(df.columns, "postgres")
     buffer = io.StringIO()
     df.to_csv(buffer, index=False, header=False, na_rep="\\N")
     with con.cursor().copy(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')") as copy:
@@ -149,22 +154,15 @@ def copy_dataframe(con: Any, table: str, df: pd.DataFrame) -> None:
 
 
 class BigQueryWarehouse(Warehouse):
-    """BigQuery through google-cloud-bigquery: queries for reads, load jobs for writes."""
+    """BigQuery through a google-cloud-bigquery ``Client`` (in the code location, the one dagster-gcp's
+    ``BigQueryResource`` makes): queries for reads, load jobs for writes."""
 
     dialect = "bigquery"
 
-    def __init__(self, project_id: str, dataset_id: str, client: Any | None = None):
+    def __init__(self, project_id: str, dataset_id: str, client: Any):
         self.project_id = project_id
         self.dataset_id = dataset_id
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            from google.cloud import bigquery
-
-            self._client = bigquery.Client(project=self.project_id)
-        return self._client
+        self.client = client
 
     def _job_config(self, params: Mapping[str, Any] | None) -> Any:
         from google.cloud import bigquery
@@ -219,7 +217,7 @@ class BigQueryWarehouse(Warehouse):
         self.client.load_table_from_dataframe(
             df, staging_id, job_config=bigquery.LoadJobConfig(write_disposition="WRITE_TRUNCATE")
         ).result()
-        columns = ", ".join(f"`{c}`" for c in df.columns)
+        columns = quoted_columns(df.columns, "bigquery")
         # One multi-statement transaction: readers never see the partition empty or doubled.
         script = (
             "BEGIN TRANSACTION;"
@@ -255,7 +253,9 @@ def make_warehouse(
     postgres_dsn: str | None = None,
     bq_project_id: str | None = None,
     bq_dataset_id: str | None = None,
+    bq_client: Callable[[], Any] | None = None,
 ) -> Warehouse:
+    """The warehouse of ``kind``; BigQuery's client comes from ``bq_client`` (called only for that kind)."""
     if kind == "duckdb":
         if not duckdb_path:
             raise ValueError("WAREHOUSE=duckdb needs DUCKDB_PATH (defaults to $ANALYTICS_DATA_DIR/warehouse.duckdb)")
@@ -267,5 +267,7 @@ def make_warehouse(
     if kind == "bigquery":
         if not (bq_project_id and bq_dataset_id):
             raise ValueError("WAREHOUSE=bigquery needs BQ_PROJECT_ID and BQ_DATASET_ID")
-        return BigQueryWarehouse(bq_project_id, bq_dataset_id)
+        if bq_client is None:
+            raise ValueError("WAREHOUSE=bigquery needs a BigQuery client (bq_client)")
+        return BigQueryWarehouse(bq_project_id, bq_dataset_id, bq_client())
     raise ValueError(f"WAREHOUSE={kind!r} is not supported; choose one of {', '.join(WAREHOUSE_KINDS)}")

@@ -8,6 +8,7 @@ compared with a direct DuckDB load of the same days. Every statement sent is als
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from pathlib import Path
@@ -17,12 +18,13 @@ import duckdb
 import pytest
 import sqlglot
 
+from analytics_dagster.defs.resources import WarehouseResource
 from analytics_dagster.lib.dwh import targets
 from analytics_dagster.lib.dwh.etl import load_day
 from analytics_dagster.lib.dwh.tables import DWH_TABLES, LOAD_LOG_TABLE, bigquery_ddl
 from analytics_dagster.lib.warehouse import BigQueryWarehouse, DuckDBWarehouse
 from analytics_dagster_tests.dwh.conftest import DAYS, table_state
-
+from analytics_dagster_tests.google_credentials import write_service_account_key
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # DuckDB has no PARTITION BY: dropped, as intended
 
@@ -41,10 +43,8 @@ class DuckDBBackedBigQueryClient:
                 used = {k: v for k, v in params.items() if f"${k}" in statement}
                 result = self.con.execute(statement, used or None)
         except duckdb.Error:
-            try:
+            with contextlib.suppress(duckdb.Error):  # the failure came outside a transaction
                 self.con.execute("ROLLBACK")  # BigQuery rolls a failed transaction back
-            except duckdb.Error:  # the failure came outside a transaction
-                pass
             raise
         arrow = result.fetch_arrow_table() if result is not None and result.description else None
         return SimpleNamespace(result=lambda: None, to_arrow=lambda: arrow, to_dataframe=lambda: arrow.to_pandas())
@@ -115,3 +115,13 @@ def test_a_failed_transaction_leaves_bigquery_tables_unchanged(publish_demo, sto
     scratch = [name for (name,) in client.con.execute("SHOW TABLES").fetchall()
                if name.startswith("dwh_") and name != LOAD_LOG_TABLE]
     assert not scratch
+
+
+def test_the_warehouse_resource_gets_its_bigquery_client_from_dagster_gcp(tmp_path, monkeypatch):
+    key = write_service_account_key(tmp_path / "bigquery-key.json", "https://oauth2.googleapis.com/token", "warehouse")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key))
+    warehouse = WarehouseResource(kind="bigquery", bq_project_id="analytics-project", bq_dataset_id="dwh").get()
+    assert isinstance(warehouse, BigQueryWarehouse)
+    assert warehouse.client.project == "analytics-project"
+    assert warehouse.client._credentials.service_account_email == "reports@warehouse.iam.gserviceaccount.com"
+    assert warehouse.table_id("events_part") == "analytics-project.dwh.events_part"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import email
 import json
 import re
 import threading
@@ -21,6 +22,7 @@ from analytics_dagster.lib.moscow_time import moscow_day_of
 from analytics_dagster.lib.replays.sessions import ReplaySession, SessionEvent
 from analytics_dagster.lib.replays.synthetic import synthetic_sessions
 from analytics_dagster.lib.warehouse import Warehouse
+from analytics_dagster_tests.google_credentials import write_service_account_key
 
 DAY = dt.date(2026, 3, 15)
 PARTITION = DAY.isoformat()
@@ -217,7 +219,8 @@ class FakeDrive:
     root_folder: str = "root-folder-id"
     files: dict[str, dict] = field(default_factory=dict)  # id -> {name, mimeType, parents, content, trashed}
     calls: list[tuple[str, str]] = field(default_factory=list)
-    fail_next: list[int] = field(default_factory=list)
+    fail_next: list[int] = field(default_factory=list)  # statuses answered instead; a 429 asks for Retry-After: 7
+    sleeps: list[float] = field(default_factory=list)  # waits of a client given sleeps.append as its sleep
     tokens_issued: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -237,11 +240,12 @@ def _unescape(value: str) -> str:
 
 
 def _multipart(body: bytes, content_type: str) -> tuple[dict, bytes]:
-    boundary = re.search(r"boundary=(\S+)", content_type).group(1).encode()
-    parts = [p for p in body.split(b"--" + boundary) if p.strip() and p.strip() != b"--"]
-    metadata = json.loads(parts[0].split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n", 1)[0])
-    media = parts[1].split(b"\r\n\r\n", 1)[1].rsplit(b"\r\n", 1)[0]
-    return metadata, media
+    """The JSON metadata and the media of a multipart/related upload (parsed as MIME, whatever its line endings)."""
+    message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    assert message.get_content_type() == "multipart/related", content_type
+    metadata_part, media_part = message.get_payload()
+    assert metadata_part.get_content_type() == "application/json"
+    return json.loads(metadata_part.get_payload(decode=True)), media_part.get_payload(decode=True)
 
 
 @pytest.fixture
@@ -255,6 +259,8 @@ def fake_drive() -> Iterator[FakeDrive]:
         def _send(self, status: int, payload: dict | None = None) -> None:
             data = json.dumps(payload or {}).encode()
             self.send_response(status)
+            if status == 429:
+                self.send_header("Retry-After", "7")
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
@@ -378,25 +384,4 @@ def fake_drive() -> Iterator[FakeDrive]:
 @pytest.fixture
 def service_account_file(tmp_path: Path, fake_drive: FakeDrive) -> Path:
     """A service-account key file (a fresh RSA key) whose token_uri is the fake Drive's token endpoint."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    path = tmp_path / "service-account.json"
-    path.write_text(
-        json.dumps(
-            {
-                "type": "service_account",
-                "project_id": "test-project",
-                "private_key_id": "test-key",
-                "private_key": pem,
-                "client_email": "reports@test-project.iam.gserviceaccount.com",
-                "client_id": "1",
-                "token_uri": fake_drive.token_uri,
-            }
-        )
-    )
-    return path
+    return write_service_account_key(tmp_path / "service-account.json", fake_drive.token_uri)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from analytics_dagster.lib.replays.gdrive import FOLDER_MIME, DriveClient, DriveError, google_token_provider
+from analytics_dagster.lib.replays.gdrive import FOLDER_MIME, DriveClient, DriveError, google_credentials
 
 
 def _client(fake_drive, service_account_file) -> DriveClient:
     return DriveClient(
-        google_token_provider(str(service_account_file)), api_url=fake_drive.api_url, backoff_seconds=0.01
+        google_credentials(str(service_account_file)), api_url=fake_drive.api_url, sleep=fake_drive.sleeps.append
     )
 
 
@@ -55,6 +55,7 @@ def test_transient_errors_are_retried_and_others_raised(fake_drive, service_acco
     drive = _client(fake_drive, service_account_file)
     fake_drive.fail_next = [503, 429]
     assert drive.ensure_folder("2026-03-16", fake_drive.root_folder)
+    assert len(fake_drive.sleeps) == 2 and fake_drive.sleeps[1] >= 7.0  # the 429's Retry-After is the floor
     fake_drive.fail_next = [403]
     with pytest.raises(DriveError, match="answered 403"):
         drive.children(fake_drive.root_folder)

@@ -9,7 +9,7 @@ import dagster as dg
 from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.replays.browser import DEMO_PLAYER, BrowserSettings, PlayerProfile, default_chromium_path
 from analytics_dagster.lib.replays.clustering import METHODS
-from analytics_dagster.lib.replays.gdrive import DRIVE_API_URL, DriveClient, google_token_provider
+from analytics_dagster.lib.replays.gdrive import DRIVE_API_URL, DriveClient, google_credentials
 from analytics_dagster.lib.replays.links import DEMO_ORG_URL, DEMO_PROJECT_ID, ReplayLinkSettings
 from analytics_dagster.lib.replays.llm import LLMClient, TokenBudget
 from analytics_dagster.lib.replays.ocr import tesseract_path
@@ -120,7 +120,7 @@ class GoogleDriveResource(dg.ConfigurableResource):
     def client(self) -> DriveClient:
         if not self.configured:
             raise ValueError("Google Drive publishing needs GDRIVE_FOLDER_ID and GOOGLE_APPLICATION_CREDENTIALS")
-        return DriveClient(google_token_provider(self.credentials_path), api_url=self.api_url)
+        return DriveClient(google_credentials(self.credentials_path), api_url=self.api_url)
 
 
 def _number(name: str, default: float, kind: type = int, minimum: float = 1) -> float:

@@ -1,6 +1,8 @@
 """The DWH ETL: one pass over a day's raw Amplitude / AppMetrica events into the eight warehouse tables.
 
-Plain Python and SQL, no Dagster: :mod:`.etl` (the run), :mod:`.sources` (the raw files as DuckDB relations),
-:mod:`.quarantine` (malformed records), :mod:`.mappings` (field_mappings/), :mod:`.tables` (the DDL contract),
-:mod:`.sqltext` (the SQL of ``sql/dwh/``), :mod:`.targets` (DuckDB, PostgreSQL, BigQuery) and :mod:`.checks`.
+Plain Python and SQL, no Dagster: :mod:`.etl` (the run and its rules), :mod:`.staging` (raw records typed and
+validated), :mod:`.day_load` (the steps after staging), :mod:`.results` (what a run reports), :mod:`.sources` (the
+raw files as DuckDB relations), :mod:`.quarantine` (malformed records), :mod:`.mappings` (field_mappings/),
+:mod:`.tables` (the DDL contract), :mod:`.sqltext` (the SQL of ``sql/dwh/``), :mod:`.targets` (DuckDB, PostgreSQL,
+BigQuery) and :mod:`.checks`.
 """

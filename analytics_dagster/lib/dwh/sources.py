@@ -26,6 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from analytics_dagster.lib.dwh.sqltext import sql_string
 from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.raw_store import Manifest, day_prefix, read_manifest
 
@@ -120,15 +121,11 @@ def column_spec(source: str) -> dict[str, str]:
 
 
 def _duckdb_struct(spec: dict[str, str]) -> str:
-    return "{" + ", ".join(f"{_sql_string(name)}: {_sql_string(kind)}" for name, kind in spec.items()) + "}"
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    return "{" + ", ".join(f"{sql_string(name)}: {sql_string(kind)}" for name, kind in spec.items()) + "}"
 
 
 def _sql_list(items: list[str]) -> str:
-    return "[" + ", ".join(_sql_string(item) for item in items) + "]"
+    return "[" + ", ".join(sql_string(item) for item in items) + "]"
 
 
 @contextmanager
@@ -190,7 +187,7 @@ def fast_relation(source: str, files: list[RawFile]) -> str:
     paths = _sql_list([str(f.path) for f in files])
     keys = {str(f.path): f.key for f in files}
     key_of_path = "CASE filename " + " ".join(
-        f"WHEN {_sql_string(path)} THEN {_sql_string(key)}" for path, key in keys.items()
+        f"WHEN {sql_string(path)} THEN {sql_string(key)}" for path, key in keys.items()
     ) + " END"
     if source in JSON_LINES_SOURCES:
         reader = (f"read_json({paths}, format='newline_delimited', compression='gzip', columns={spec}, "
@@ -373,10 +370,10 @@ def split_logs_api_body(chunks: Iterator[bytes]) -> Iterator[tuple[bytes | None,
 
 def exact_relation(source: str, raw_file: RawFile) -> str:
     """The lines loaded by :func:`load_exact_lines`, as the same fields the fast path yields."""
-    spec = _sql_string(json.dumps(column_spec(source)))
+    spec = sql_string(json.dumps(column_spec(source)))
     return (
         "(SELECT parsed.*, raw_file, line_number, raw_line, raw_bytes, json_problem FROM ("
-        f"SELECT line_number, raw_line, raw_bytes, {_sql_string(raw_file.key)} AS raw_file, "
+        f"SELECT line_number, raw_line, raw_bytes, {sql_string(raw_file.key)} AS raw_file, "
         "CASE WHEN read_problem IS NOT NULL THEN read_problem "
         "WHEN NOT json_valid(raw_line) THEN 'malformed JSON' "
         "WHEN json_type(raw_line) <> 'OBJECT' THEN 'JSON value is not an object' END AS json_problem, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import jinja2
+from sqlglot import exp
 
 from analytics_dagster.lib.dwh.mappings import FieldMapping, FieldMappings
 from analytics_dagster.lib.dwh.tables import Column, table_columns
@@ -24,11 +25,13 @@ def render(relative_path: str, **context: object) -> str:
 
 
 def quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+    """A quoted DuckDB identifier, whatever characters the name holds (sqlglot's quoting)."""
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
 
 
 def sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    """A DuckDB string literal (sqlglot's quoting)."""
+    return exp.Literal.string(text).sql("duckdb")
 
 
 def json_path(key: str) -> str:
@@ -120,7 +123,7 @@ def snapshot_context(mappings: FieldMappings) -> dict[str, object]:
     keys = bag_keys(mappings)
     bag_index = {key: position for position, key in enumerate(keys, start=1)}
     context: dict[str, object] = {"bag_paths": "[" + ", ".join(json_path(k) for k in keys) + "]" if keys else ""}
-    for table, name in (("permanent_user_properties", "permanent"), ("changeable_user_properties", "changeable")):
+    for name in ("permanent", "changeable"):
         columns = mappings.permanent_columns if name == "permanent" else mappings.changeable_columns
         expressions = []
         for column, _, _ in columns:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import sqlglot
 from sqlglot import exp
@@ -69,7 +69,7 @@ def bigquery_ddl(table: str) -> str:
     return statement.sql("bigquery")
 
 
-@lru_cache(maxsize=None)
+@cache
 def table_columns(table: str) -> tuple[Column, ...]:
     """The columns of ``table`` in DDL order, parsed from its ``CREATE TABLE`` statement."""
     if table not in (*DWH_TABLES, LOAD_LOG_TABLE):

@@ -211,7 +211,9 @@ class PostgresSession(StageSession):
         except BaseException as error:
             _release_pipe_reader(pipe, streamer)
             streamer.join()
-            raise failures[0] if failures else error
+            if failures:
+                raise failures[0] from error
+            raise
         finally:
             streamer.join()
             pipe.unlink(missing_ok=True)
@@ -310,8 +312,10 @@ def _arrow_type_of_oid(oid: int) -> pa.DataType:
 
 
 def _land_rows(con: Any, into: str, rows: list[tuple], schema: pa.Schema) -> None:
-    columns = list(zip(*rows)) if rows else [[] for _ in schema]
-    arrays = [pa.array([_plain(v) for v in values], type=field.type) for values, field in zip(columns, schema)]
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in schema]
+    arrays = [
+        pa.array([_plain(v) for v in values], type=field.type) for values, field in zip(columns, schema, strict=True)
+    ]
     con.register("dwh_pulled", pa.Table.from_arrays(arrays, schema=schema))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {into} AS SELECT * FROM dwh_pulled")
     con.unregister("dwh_pulled")

@@ -1,48 +1,47 @@
-"""A small Google Drive v3 client (httpx) that publishes a day's report into one subfolder per day.
+"""Publishes a day's report into one Google Drive subfolder per day, through google-api-python-client (Drive v3).
 
 Publishing is idempotent: the day's subfolder is found by name (created once), a file of the same name is updated
-in place (``PATCH .../upload/drive/v3/files/<id>?uploadType=multipart``) instead of uploaded again, and files left
-from an earlier publish that are not in the new set are deleted, so the folder always mirrors the latest report.
+in place (``files.update`` with the new media) instead of uploaded again, and files left from an earlier publish
+that are not in the new set are deleted, so the folder always mirrors the latest report.
 Authentication is google-auth's: a service-account (or authorized-user) JSON from ``GOOGLE_APPLICATION_CREDENTIALS``,
-whose ``token_uri`` names the token endpoint.
+whose ``token_uri`` names the token endpoint. The client is built from the Drive discovery document shipped inside
+google-api-python-client (no discovery request), its root URL set to ``api_url``.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import logging
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-import httpx
+import google.auth
+from google.auth.credentials import Credentials
+from googleapiclient.discovery import build_from_document
+from googleapiclient.discovery_cache import get_static_doc
+from googleapiclient.errors import HttpError
+from googleapiclient.http import HttpRequest, MediaInMemoryUpload
+
+from analytics_dagster.lib.http_retry import Backoff, RetryableError, call_with_retries, parse_retry_after
 
 DRIVE_API_URL = "https://www.googleapis.com"
 DRIVE_SCOPE = "https://www.googleapis.com/auth/drive"
 FOLDER_MIME = "application/vnd.google-apps.folder"
-_RETRY_STATUSES = {429, 500, 502, 503, 504}
-_SHARED_DRIVES = {"supportsAllDrives": "true"}
+_SHARED_DRIVES = {"supportsAllDrives": True}
+
+logger = logging.getLogger(__name__)
 
 
 class DriveError(RuntimeError):
     pass
 
 
-def google_token_provider(credentials_path: str) -> Callable[[], str]:
-    """Access tokens from the credentials file, refreshed by google-auth when they expire."""
-    import google.auth
-    from google.auth.transport.requests import Request
-
+def google_credentials(credentials_path: str) -> Credentials:
+    """Credentials from the file, with the Drive scope; the client refreshes their token when it expires."""
     credentials, _ = google.auth.load_credentials_from_file(credentials_path, scopes=[DRIVE_SCOPE])
-    request = Request()
-
-    def token() -> str:
-        if not credentials.valid:
-            credentials.refresh(request)
-        return credentials.token
-
-    return token
+    return credentials
 
 
 def _quoted(value: str) -> str:
@@ -62,50 +61,40 @@ class PublishResult:
 class DriveClient:
     def __init__(
         self,
-        token: Callable[[], str],
+        credentials: Credentials,
         *,
         api_url: str = DRIVE_API_URL,
-        http: httpx.Client | None = None,
         max_retries: int = 5,
         backoff_seconds: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
     ):
-        self._token = token
-        self.api_url = api_url.rstrip("/")
-        self._http = http or httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0))
-        self.max_retries = max_retries
-        self.backoff_seconds = backoff_seconds
+        document = json.loads(get_static_doc("drive", "v3"))
+        document["rootUrl"] = api_url.rstrip("/") + "/"
+        self._files = build_from_document(document, credentials=credentials).files()
+        self._backoff = Backoff(base_seconds=backoff_seconds, max_seconds=60.0, max_attempts=max_retries + 1)
+        self._sleep = sleep
 
     def close(self) -> None:
-        self._http.close()
+        self._files.close()
 
-    def _request(
-        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
-    ) -> httpx.Response:
-        """One API call; 429, 5xx and dropped connections are retried with exponential backoff (or Retry-After)."""
-        attempt = 0
-        while True:
-            delay = self.backoff_seconds * 2**attempt
+    def _execute(self, request: HttpRequest) -> dict:
+        """One API call; 429, 5xx and dropped connections are retried with backoff (at least the Retry-After)."""
+        what = f"Drive {request.method} {request.uri.split('?', 1)[0]}"
+
+        def attempt() -> dict:
             try:
-                response = self._http.request(
-                    method,
-                    f"{self.api_url}{path}",
-                    headers={**(headers or {}), "Authorization": f"Bearer {self._token()}"},
-                    **kwargs,
-                )
-            except httpx.TransportError:
-                if attempt >= self.max_retries:
-                    raise
-            else:
-                if response.status_code not in _RETRY_STATUSES or attempt >= self.max_retries:
-                    if response.status_code >= 400:
-                        raise DriveError(
-                            f"Drive {method} {path} answered {response.status_code}: {response.text[:300]}"
-                        )
-                    return response
-                retry_after = response.headers.get("Retry-After", "")
-                delay = float(retry_after) if retry_after.isdigit() else delay
-            time.sleep(min(delay, 60.0))
-            attempt += 1
+                return request.execute()
+            except HttpError as error:
+                status = error.status_code
+                if status == 429 or status >= 500:
+                    retry_after = parse_retry_after(error.resp.get("retry-after"))
+                    raise RetryableError(f"{what}: HTTP {status}", status=status, retry_after=retry_after) from error
+                detail = error.content.decode(errors="replace")[:300]
+                raise DriveError(f"{what} answered {status}: {detail}") from error
+            except (OSError, http.client.HTTPException) as error:  # refused, reset or timed-out connections
+                raise RetryableError(f"{what}: connection failed ({type(error).__name__}: {error})") from error
+
+        return call_with_retries(attempt, backoff=self._backoff, what=what, log=logger, sleep=self._sleep)
 
     def children(self, parent_id: str, *, name: str | None = None, mime_type: str | None = None) -> list[dict]:
         """Files in a folder (not trashed), oldest first, optionally only those of one name or type."""
@@ -115,64 +104,41 @@ class DriveClient:
         if mime_type is not None:
             query += f" and mimeType={_quoted(mime_type)}"
         files: list[dict] = []
-        page_token: str | None = None
-        while True:
-            params = {
-                "q": query,
-                "fields": "nextPageToken,files(id,name,mimeType)",
-                "pageSize": "1000",
-                "orderBy": "createdTime",
-                "includeItemsFromAllDrives": "true",
-                **_SHARED_DRIVES,
-            }
-            if page_token:
-                params["pageToken"] = page_token
-            body = self._request("GET", "/drive/v3/files", params=params).json()
-            files.extend(body.get("files", []))
-            page_token = body.get("nextPageToken")
-            if not page_token:
-                return files
+        request = self._files.list(
+            q=query,
+            fields="nextPageToken,files(id,name,mimeType)",
+            pageSize=1000,
+            orderBy="createdTime",
+            includeItemsFromAllDrives=True,
+            **_SHARED_DRIVES,
+        )
+        while request is not None:
+            page = self._execute(request)
+            files.extend(page.get("files", []))
+            request = self._files.list_next(request, page)
+        return files
 
     def ensure_folder(self, name: str, parent_id: str) -> str:
         existing = self.children(parent_id, name=name, mime_type=FOLDER_MIME)
         if existing:
             return existing[0]["id"]
         metadata = {"name": name, "mimeType": FOLDER_MIME, "parents": [parent_id]}
-        return self._request(
-            "POST", "/drive/v3/files", params={"fields": "id", **_SHARED_DRIVES}, json=metadata
-        ).json()["id"]
-
-    def _multipart(self, method: str, path: str, metadata: Mapping[str, Any], content: bytes, mime_type: str) -> str:
-        boundary = f"analytics-dagster-{uuid.uuid4().hex}"
-        body = b"".join(
-            [
-                f"--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n".encode(),
-                json.dumps(metadata).encode(),
-                f"\r\n--{boundary}\r\nContent-Type: {mime_type}\r\n\r\n".encode(),
-                content,
-                f"\r\n--{boundary}--\r\n".encode(),
-            ]
-        )
-        response = self._request(
-            method,
-            path,
-            params={"uploadType": "multipart", "fields": "id", **_SHARED_DRIVES},
-            headers={"Content-Type": f"multipart/related; boundary={boundary}"},
-            content=body,
-        )
-        return response.json()["id"]
+        return self._execute(self._files.create(body=metadata, fields="id", **_SHARED_DRIVES))["id"]
 
     def create_file(self, name: str, parent_id: str, content: bytes, mime_type: str) -> str:
         metadata = {"name": name, "parents": [parent_id], "mimeType": mime_type}
-        return self._multipart("POST", "/upload/drive/v3/files", metadata, content, mime_type)
+        media = MediaInMemoryUpload(content, mimetype=mime_type, resumable=False)
+        return self._execute(self._files.create(body=metadata, media_body=media, fields="id", **_SHARED_DRIVES))["id"]
 
     def update_file(self, file_id: str, content: bytes, mime_type: str) -> str:
-        return self._multipart(
-            "PATCH", f"/upload/drive/v3/files/{file_id}", {"mimeType": mime_type}, content, mime_type
+        media = MediaInMemoryUpload(content, mimetype=mime_type, resumable=False)
+        request = self._files.update(
+            fileId=file_id, body={"mimeType": mime_type}, media_body=media, fields="id", **_SHARED_DRIVES
         )
+        return self._execute(request)["id"]
 
     def delete_file(self, file_id: str) -> None:
-        self._request("DELETE", f"/drive/v3/files/{file_id}", params=_SHARED_DRIVES)
+        self._execute(self._files.delete(fileId=file_id, **_SHARED_DRIVES))
 
     def publish(self, parent_id: str, folder_name: str, files: Mapping[str, tuple[bytes, str]]) -> PublishResult:
         """Makes ``parent/folder_name`` hold exactly ``files`` (name -> (content, MIME type))."""
@@ -197,3 +163,4 @@ class DriveClient:
                 self.delete_file(stale)
                 result.deleted.append(name)
         return result
+
