@@ -33,7 +33,7 @@ from analytics_dagster.lib.moscow_time import parse_day
 from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.raw_store import Manifest, extract_export_zip, manifest_key, publish_day
 from analytics_dagster.lib.s3_export import copy_day_from_s3_export, parse_export_name
-from analytics_dagster.lib.settings import demo_events_per_day
+from analytics_dagster.settings import demo_events_per_day
 
 PREVIEW_ROWS = 5
 
