@@ -53,7 +53,7 @@ instance: $(BIN)/.installed
 run: install instance
 	@$(BIN)/python -m analytics_dagster.recover
 	$(BIN)/dagster asset materialize -m analytics_dagster.definitions --select '*' --partition $(PARTITION)
-	@$(BIN)/python -m analytics_dagster.lib.run_summary $(PARTITION)
+	@$(BIN)/python -m analytics_dagster.run_summary $(PARTITION)
 
 # A range of days in one run per stage, e.g. `make backfill FROM=2026-11-01 TO=2026-11-30` (metric days up to 3
 # days before FROM are recomputed too: their late events may be in these uploads).

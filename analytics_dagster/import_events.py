@@ -24,7 +24,8 @@ from pathlib import Path
 
 from analytics_dagster.lib.imports.landing import landing_day_prefix
 from analytics_dagster.lib.imports.rows import FORMATS, landing_format
-from analytics_dagster.lib.settings import PROJECT_ROOT, data_dir
+from analytics_dagster.lib.settings import PROJECT_ROOT
+from analytics_dagster.settings import data_dir
 
 DRY_RUN_PREFIX = "landing/dry-runs"
 # The report and any failure are printed at the end; the runs' own log lines would repeat them.

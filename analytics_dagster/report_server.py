@@ -7,12 +7,11 @@ proxy in front and set ``REPORTS_BASE_URL`` to the proxy's URL (the links in met
 """
 
 import argparse
-import os
 from urllib.parse import urlsplit
 
 from analytics_dagster.lib.object_store import LOCAL_REPORTS_BASE_URL
 from analytics_dagster.lib.report_server import make_server
-from analytics_dagster.lib.settings import data_dir
+from analytics_dagster.settings import ObjectStoreSettings, data_dir
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     server = make_server(args.root, args.host, args.port)
     host, port = server.server_address[:2]
-    links = os.getenv("REPORTS_BASE_URL") or LOCAL_REPORTS_BASE_URL
+    links = ObjectStoreSettings.read().reports_base_url
     print(f"Serving {args.root} read-only on http://{host}:{port} (metadata links use {links})", flush=True)
     try:
         server.serve_forever()

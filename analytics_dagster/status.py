@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 from collections.abc import Sequence
 
@@ -20,8 +19,8 @@ from analytics_dagster.defs.ops.freshness import freshness_checks
 from analytics_dagster.defs.ops.groups import GROUP_ASSETS, GROUP_CHECKS
 from analytics_dagster.defs.partitions import daily_partitions
 from analytics_dagster.lib.day_state import DayStatus
-from analytics_dagster.lib.ops.freshness import deadlines
 from analytics_dagster.lib.ops.status import FailingCheck, GroupFacts, GroupStatus, evaluate, render, render_json
+from analytics_dagster.settings import OpsSettings
 
 # When the assets of a group report different day states for the same day, the least trustworthy one is shown.
 _DAY_STATE_ORDER = [DayStatus.INCOMPLETE, DayStatus.NO_DATA, DayStatus.PRELIMINARY, DayStatus.FINAL]
@@ -59,7 +58,7 @@ def _day_state(instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey], partit
 def collect(
     instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetCheckKey], now: dt.datetime
 ) -> list[GroupStatus]:
-    group_deadlines = deadlines(os.environ)
+    group_deadlines = OpsSettings.read().deadlines()
     partition_keys = daily_partitions.get_partition_keys()
     statuses = []
     for group, keys in GROUP_ASSETS.items():

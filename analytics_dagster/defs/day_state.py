@@ -11,7 +11,7 @@ from analytics_dagster.defs.partitions import daily_partitions
 from analytics_dagster.lib.day_state import DayState, day_state, upload_window
 from analytics_dagster.lib.metrics import queries
 from analytics_dagster.lib.metrics.rules import LATE_DAYS
-from analytics_dagster.lib.settings import configured_sources
+from analytics_dagster.settings import configured_sources
 from analytics_dagster.lib.warehouse import Warehouse
 
 RAW_ASSETS = {"amplitude": dg.AssetKey("amplitude_raw_events"), "appmetrica": dg.AssetKey("appmetrica_raw_events")}

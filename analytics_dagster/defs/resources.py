@@ -1,11 +1,9 @@
-"""Resources shared by every stage, configured by the names in .env.example.
+"""Resources shared by every stage, built from :mod:`analytics_dagster.settings` when definitions load.
 
-Non-secret settings are read once when definitions load; secrets are passed as ``dg.EnvVar`` so the UI shows the
-variable's name, never its value.
+Secrets are passed as ``dg.EnvVar`` so the UI shows the variable's name, never its value.
 """
 
-import os
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -18,8 +16,8 @@ from analytics_dagster.lib.object_store import (
     ObjectStore,
     S3ObjectStore,
 )
-from analytics_dagster.lib.settings import data_dir
 from analytics_dagster.lib.warehouse import WAREHOUSE_KINDS, Warehouse, make_warehouse
+from analytics_dagster.settings import CoreSettings, ObjectStoreSettings, WarehouseSettings
 
 # Dagster pool shared by every asset that writes to (or reads from) the warehouse: DuckDB allows one writing
 # process per file, so runs queue for it instead of failing on the file lock. Its limit (1) is set in dagster.yaml.
@@ -43,6 +41,8 @@ class ObjectStoreResource(dg.ConfigurableResource):
     )
     presigned_url_expiry_seconds: int = Field(
         default=MAX_PRESIGNED_URL_SECONDS,
+        ge=1,
+        le=MAX_PRESIGNED_URL_SECONDS,
         description="S3_PRESIGNED_URL_EXPIRY_SECONDS: how long S3 links in metadata work (at most 7 days)",
     )
 
@@ -56,7 +56,7 @@ class ObjectStoreResource(dg.ConfigurableResource):
 class WarehouseResource(dg.ConfigurableResource):
     """The warehouse the DWH and metrics write to: DuckDB (default), PostgreSQL or BigQuery."""
 
-    kind: str = "duckdb"
+    kind: Literal[WAREHOUSE_KINDS] = "duckdb"
     duckdb_path: str | None = None
     postgres_dsn: str | None = None
     bq_project_id: str | None = None
@@ -82,47 +82,35 @@ class WarehouseResource(dg.ConfigurableResource):
             return client
 
 
-def _secret(name: str) -> dg.EnvVar | None:
-    return dg.EnvVar(name) if os.getenv(name) else None
-
-
 def object_store_from_env() -> ObjectStoreResource:
-    bucket = os.getenv("S3_BUCKET")
+    settings = ObjectStoreSettings.read()
     s3 = None
-    if bucket:
+    if settings.s3_bucket:
         s3 = S3Resource(
-            endpoint_url=os.getenv("S3_ENDPOINT_URL") or None,
-            region_name=os.getenv("AWS_REGION") or os.getenv("AWS_DEFAULT_REGION") or None,
-            aws_access_key_id=_secret("AWS_ACCESS_KEY_ID"),
-            aws_secret_access_key=_secret("AWS_SECRET_ACCESS_KEY"),
-            aws_session_token=_secret("AWS_SESSION_TOKEN"),
-        )
-    expiry = os.getenv("S3_PRESIGNED_URL_EXPIRY_SECONDS") or str(MAX_PRESIGNED_URL_SECONDS)
-    if not expiry.isdigit() or not 1 <= int(expiry) <= MAX_PRESIGNED_URL_SECONDS:
-        raise ValueError(
-            f"S3_PRESIGNED_URL_EXPIRY_SECONDS={expiry!r} must be a whole number of seconds from 1 to "
-            f"{MAX_PRESIGNED_URL_SECONDS} (7 days, S3's limit)"
+            endpoint_url=settings.s3_endpoint_url,
+            region_name=settings.aws_region or settings.aws_default_region,
+            aws_access_key_id=settings.env_var("aws_access_key_id"),
+            aws_secret_access_key=settings.env_var("aws_secret_access_key"),
+            aws_session_token=settings.env_var("aws_session_token"),
         )
     return ObjectStoreResource(
-        local_dir=str(data_dir() / "objects"),
-        s3_bucket=bucket or None,
-        s3_prefix=os.getenv("S3_PREFIX", ""),
+        local_dir=str(CoreSettings.read().data_dir / "objects"),
+        s3_bucket=settings.s3_bucket,
+        s3_prefix=settings.s3_prefix,
         s3=s3,
-        reports_base_url=os.getenv("REPORTS_BASE_URL") or LOCAL_REPORTS_BASE_URL,
-        presigned_url_expiry_seconds=int(expiry),
+        reports_base_url=settings.reports_base_url,
+        presigned_url_expiry_seconds=settings.s3_presigned_url_expiry_seconds,
     )
 
 
 def warehouse_from_env() -> WarehouseResource:
-    kind = os.getenv("WAREHOUSE") or "duckdb"
-    if kind not in WAREHOUSE_KINDS:
-        raise ValueError(f"WAREHOUSE={kind!r} is not supported; choose one of {', '.join(WAREHOUSE_KINDS)}")
+    settings = WarehouseSettings.read()
     return WarehouseResource(
-        kind=kind,
-        duckdb_path=os.getenv("DUCKDB_PATH") or str(data_dir() / "warehouse.duckdb"),
-        postgres_dsn=_secret("POSTGRES_DSN"),
-        bq_project_id=os.getenv("BQ_PROJECT_ID") or None,
-        bq_dataset_id=os.getenv("BQ_DATASET_ID") or None,
+        kind=settings.warehouse,
+        duckdb_path=str(settings.duckdb_path or CoreSettings.read().data_dir / "warehouse.duckdb"),
+        postgres_dsn=settings.env_var("postgres_dsn"),
+        bq_project_id=settings.bq_project_id,
+        bq_dataset_id=settings.bq_dataset_id,
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from analytics_dagster.lib.settings import data_dir
+from analytics_dagster.settings import data_dir
 
 
 def scratch_root() -> Path:

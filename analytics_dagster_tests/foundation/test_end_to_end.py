@@ -5,7 +5,7 @@ import pytest
 
 from analytics_dagster.definitions import defs
 from analytics_dagster.lib.raw_store import read_manifest
-from analytics_dagster.lib.settings import data_dir
+from analytics_dagster.settings import data_dir
 
 PARTITION = "2026-03-15"
 DWH_TABLES = ("events_part", "mobile_devices", "permanent_user_properties", "changeable_user_properties",

@@ -12,7 +12,7 @@ from dagster._utils.schedules import schedule_execution_time_iterator
 from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
 from analytics_dagster.defs.schedules import daily_ingest_job
 from analytics_dagster.definitions import defs
-from analytics_dagster.lib import settings
+from analytics_dagster import settings
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 

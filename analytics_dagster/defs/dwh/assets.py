@@ -5,8 +5,6 @@ run config, metadata and asset checks. field_mappings/ is read when definitions 
 column the DDL lacks stops the code location from loading with a message naming the file and the column.
 """
 
-import os
-
 import dagster as dg
 from pydantic import Field
 
@@ -22,9 +20,9 @@ from analytics_dagster.lib.dwh.quarantine import QuarantineLimitExceeded
 from analytics_dagster.lib.dwh.sources import RawFormatError
 from analytics_dagster.lib.dwh.tables import DWH_TABLES, TABLE_KEYS, table_columns
 from analytics_dagster.lib.dwh.targets import StageSettings
-from analytics_dagster.lib.settings import configured_sources
+from analytics_dagster.settings import DwhSettings, WarehouseSettings, configured_sources
 
-FIELD_MAPPINGS = load_field_mappings()
+FIELD_MAPPINGS = load_field_mappings(DwhSettings.read().dwh_field_mappings_dir)
 # The imported events are an upstream too: a day re-imported from the landing zone reloads its DWH partition.
 RAW_ASSETS = [dg.AssetKey("amplitude_raw_events"), dg.AssetKey("appmetrica_raw_events"), dg.AssetKey("imported_events")]
 
@@ -40,29 +38,21 @@ TABLE_DESCRIPTIONS = {
 }
 
 
-def _env_float(name: str, default: float) -> float:
-    value = os.getenv(name)
-    try:
-        return float(value) if value else default
-    except ValueError as error:
-        raise ValueError(f"{name}={value!r} is not a number") from error
-
-
 class DwhLoadConfig(dg.Config):
     max_quarantine_share: float = Field(
-        default_factory=lambda: _env_float("DWH_MAX_QUARANTINE_SHARE", 0.01),
+        default_factory=lambda: DwhSettings.read().dwh_max_quarantine_share,
         ge=0.0,
         le=1.0,
         description="Fail (writing nothing) when a source's malformed records exceed this share of its records.",
     )
     min_mapping_coverage: float = Field(
-        default_factory=lambda: _env_float("DWH_MIN_MAPPING_COVERAGE", 0.5),
+        default_factory=lambda: DwhSettings.read().dwh_min_mapping_coverage,
         ge=0.0,
         le=1.0,
         description="Warn when field_mappings/ names less than this share of the day's user-property keys.",
     )
     duckdb_memory_limit: str = Field(
-        default_factory=lambda: os.getenv("DWH_DUCKDB_MEMORY_LIMIT") or "1GB",
+        default_factory=lambda: DwhSettings.read().dwh_duckdb_memory_limit,
         description="Memory DuckDB may use while parsing; beyond it, it spills to the run's scratch directory.",
     )
 
@@ -75,7 +65,7 @@ def _table_spec(table: str) -> dg.AssetSpec:
         group_name="dwh",
         automation_condition=FOLLOWS_UPSTREAM,
         description=TABLE_DESCRIPTIONS[table],
-        kinds={os.getenv("WAREHOUSE") or "duckdb"},
+        kinds={WarehouseSettings.read().warehouse},
         metadata={
             "dagster/column_schema": columns,
             "key": ", ".join(TABLE_KEYS[table]),

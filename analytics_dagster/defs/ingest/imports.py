@@ -6,7 +6,6 @@ day was imported and never wakes anything downstream.
 """
 
 import datetime as dt
-import os
 from typing import Any
 
 import dagster as dg
@@ -22,19 +21,11 @@ from analytics_dagster.lib.imports.rows import LandingFileError
 from analytics_dagster.lib.moscow_time import parse_day
 from analytics_dagster.lib.raw_store import Manifest
 from analytics_dagster.lib.s3_export import ExportCursor
-from analytics_dagster.lib.settings import start_date
+from analytics_dagster.settings import DwhSettings, start_date
 
 # How far behind the newest modification time a landing file may still show up (an S3 upload is stamped when it
 # starts); the cursor remembers the files of this window, so it bounds the cursor's size.
 LATE_VISIBILITY_MARGIN = dt.timedelta(hours=3)
-
-
-def _default_max_invalid_share() -> float:
-    value = os.getenv("DWH_MAX_QUARANTINE_SHARE")
-    try:
-        return float(value) if value else 0.01
-    except ValueError as error:
-        raise ValueError(f"DWH_MAX_QUARANTINE_SHARE={value!r} is not a number") from error
 
 
 class ImportConfig(dg.Config):
@@ -43,7 +34,7 @@ class ImportConfig(dg.Config):
         description="Validate every landing file of the day and report (metadata and log) without writing anything.",
     )
     max_invalid_share: float = Field(
-        default_factory=_default_max_invalid_share,
+        default_factory=lambda: DwhSettings.read().dwh_max_quarantine_share,
         ge=0.0,
         le=1.0,
         description="A real run fails, publishing nothing, when invalid rows exceed this share of the rows it would "

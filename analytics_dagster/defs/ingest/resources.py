@@ -1,13 +1,14 @@
 """Resources of the ingest stage: Amplitude (Export API and S3 export) and AppMetrica (Logs API).
 
-Credentials come from the environment as ``dg.EnvVar`` (the UI shows the variable's name, never its value).
+Built from :class:`analytics_dagster.settings.IngestSettings`; credentials reach the resources as ``dg.EnvVar``
+(the UI shows the variable's name, never its value).
 Both credentials of a pair set = the real API; neither = the demo source, said loudly in the log and metadata;
 only one of a pair = a configuration error, never a silent fallback to demo data.
 """
 
 from __future__ import annotations
 
-import os
+from typing import Literal
 
 import boto3
 import dagster as dg
@@ -24,6 +25,7 @@ from analytics_dagster.lib.appmetrica import (
     DEFAULT_BASE_URL as APPMETRICA_DEFAULT_URL,
 )
 from analytics_dagster.lib.appmetrica import (
+    DATE_DIMENSIONS,
     MAX_QUEUED_QUERIES,
     TABLE_FIELDS,
     AppMetricaLogsClient,
@@ -34,7 +36,7 @@ from analytics_dagster.lib.day_source import DaySource
 from analytics_dagster.lib.http_retry import Backoff, Log
 from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.s3_export import ExportLocation
-from analytics_dagster.lib.settings import demo_events_per_day
+from analytics_dagster.settings import AMPLITUDE_REGIONS, IngestSettings, ObjectStoreSettings, demo_events_per_day
 
 # Dagster concurrency pools of the API-calling assets. Each run keeps within the API's own limit by itself
 # (5 concurrent Export API requests, 3 queued Logs API queries), so the pools' limit is 1: one such run at a time.
@@ -59,10 +61,12 @@ def credentials_pair(source: str, first: tuple[str, str | None], second: tuple[s
 
 
 class _ApiResource(dg.ConfigurableResource):
-    request_timeout_seconds: float = Field(default=600.0, description="Read timeout of one HTTP response.")
-    retry_max_attempts: int = Field(default=8, description="Attempts per request before giving up.")
-    retry_base_seconds: float = Field(default=1.0, description="First backoff delay; doubles per attempt.")
-    retry_max_seconds: float = Field(default=60.0, description="Longest backoff delay (Retry-After may ask more).")
+    request_timeout_seconds: float = Field(default=600.0, gt=0, description="Read timeout of one HTTP response.")
+    retry_max_attempts: int = Field(default=8, ge=1, description="Attempts per request before giving up.")
+    retry_base_seconds: float = Field(default=1.0, ge=0, description="First backoff delay; doubles per attempt.")
+    retry_max_seconds: float = Field(
+        default=60.0, ge=0, description="Longest backoff delay (Retry-After may ask more)."
+    )
 
     def backoff(self) -> Backoff:
         return Backoff(self.retry_base_seconds, self.retry_max_seconds, self.retry_max_attempts)
@@ -76,7 +80,9 @@ class AmplitudeResource(_ApiResource):
 
     api_key: str | None = Field(default=None, description="AMPLITUDE_API_KEY")
     secret_key: str | None = Field(default=None, description="AMPLITUDE_SECRET_KEY")
-    region: str = Field(default="us", description="AMPLITUDE_REGION: 'us' or 'eu' (EU data residency)")
+    region: Literal[AMPLITUDE_REGIONS] = Field(
+        default="us", description="AMPLITUDE_REGION: 'us' or 'eu' (EU data residency)"
+    )
     api_url: str | None = Field(default=None, description="AMPLITUDE_API_URL: overrides the region's host")
     s3_export_prefix: str | None = Field(
         default=None, description="AMPLITUDE_S3_EXPORT_PREFIX: s3://bucket/prefix where the S3 export lands"
@@ -85,7 +91,7 @@ class AmplitudeResource(_ApiResource):
         default=None, description="AMPLITUDE_S3_ENDPOINT_URL (else S3_ENDPOINT_URL): an S3-compatible endpoint"
     )
     max_concurrent_requests: int = Field(
-        default=MAX_CONCURRENT_REQUESTS, description="Export API requests in flight per run (Amplitude allows 5)"
+        default=MAX_CONCURRENT_REQUESTS, ge=1, description="Export API requests in flight per run (Amplitude allows 5)"
     )
 
     def uses_api(self) -> bool:
@@ -150,18 +156,18 @@ class AppMetricaResource(_ApiResource):
     token: str | None = Field(default=None, description="APPMETRICA_TOKEN")
     application_id: str | None = Field(default=None, description="APPMETRICA_APPLICATION_ID")
     api_url: str = Field(default=APPMETRICA_DEFAULT_URL, description="APPMETRICA_API_URL")
-    date_dimension: str = Field(
+    date_dimension: Literal[DATE_DIMENSIONS] = Field(
         default="receive", description="APPMETRICA_DATE_DIMENSION: 'receive' (server receive time) or 'default'"
     )
     tables: list[str] = Field(
         default=["events"], description="APPMETRICA_TABLES: events, plus installations and/or sessions_starts"
     )
     max_queued_queries: int = Field(
-        default=MAX_QUEUED_QUERIES, description="Queries queued at once per run (AppMetrica queues 3 per app)"
+        default=MAX_QUEUED_QUERIES, ge=1, description="Queries queued at once per run (AppMetrica queues 3 per app)"
     )
-    poll_initial_seconds: float = Field(default=10.0, description="First wait while a query is prepared (202)")
-    poll_max_seconds: float = Field(default=120.0, description="Longest wait between polls")
-    prepare_timeout_seconds: float = Field(default=3 * 3600.0, description="Give up on one query after this long")
+    poll_initial_seconds: float = Field(default=10.0, gt=0, description="First wait while a query is prepared (202)")
+    poll_max_seconds: float = Field(default=120.0, gt=0, description="Longest wait between polls")
+    prepare_timeout_seconds: float = Field(default=3 * 3600.0, gt=0, description="Give up on one query after this long")
 
     def uses_api(self) -> bool:
         return credentials_pair(
@@ -200,29 +206,26 @@ class AppMetricaResource(_ApiResource):
         return AppMetricaDemoSource(tables, demo_events_per_day(), store, log)
 
 
-def _secret(name: str) -> dg.EnvVar | None:
-    return dg.EnvVar(name) if os.getenv(name) else None
-
-
 def amplitude_from_env() -> AmplitudeResource:
+    settings = IngestSettings.read()
     return AmplitudeResource(
-        api_key=_secret("AMPLITUDE_API_KEY"),
-        secret_key=_secret("AMPLITUDE_SECRET_KEY"),
-        region=os.getenv("AMPLITUDE_REGION") or "us",
-        api_url=os.getenv("AMPLITUDE_API_URL") or None,
-        s3_export_prefix=os.getenv("AMPLITUDE_S3_EXPORT_PREFIX") or None,
-        s3_endpoint_url=os.getenv("AMPLITUDE_S3_ENDPOINT_URL") or os.getenv("S3_ENDPOINT_URL") or None,
+        api_key=settings.env_var("amplitude_api_key"),
+        secret_key=settings.env_var("amplitude_secret_key"),
+        region=settings.amplitude_region,
+        api_url=settings.amplitude_api_url,
+        s3_export_prefix=settings.amplitude_s3_export_prefix,
+        s3_endpoint_url=settings.amplitude_s3_endpoint_url or ObjectStoreSettings.read().s3_endpoint_url,
     )
 
 
 def appmetrica_from_env() -> AppMetricaResource:
-    tables = [t.strip() for t in (os.getenv("APPMETRICA_TABLES") or "events").split(",") if t.strip()]
+    settings = IngestSettings.read()
     return AppMetricaResource(
-        token=_secret("APPMETRICA_TOKEN"),
-        application_id=os.getenv("APPMETRICA_APPLICATION_ID") or None,
-        api_url=os.getenv("APPMETRICA_API_URL") or APPMETRICA_DEFAULT_URL,
-        date_dimension=os.getenv("APPMETRICA_DATE_DIMENSION") or "receive",
-        tables=tables,
+        token=settings.env_var("appmetrica_token"),
+        application_id=settings.appmetrica_application_id,
+        api_url=settings.appmetrica_api_url,
+        date_dimension=settings.appmetrica_date_dimension,
+        tables=settings.appmetrica_table_list,
     )
 
 

@@ -5,7 +5,6 @@ pages) is explained in ``analytics_dagster/lib/s3_export.py``; this module only 
 """
 
 import datetime as dt
-import os
 
 import dagster as dg
 
@@ -14,7 +13,7 @@ from analytics_dagster.defs.ingest.resources import AmplitudeResource
 from analytics_dagster.defs.partitions import daily_partitions
 from analytics_dagster.lib.moscow_time import parse_day
 from analytics_dagster.lib.s3_export import ExportCursor, list_export_objects, plan_tick
-from analytics_dagster.lib.settings import start_date
+from analytics_dagster.settings import IngestSettings, start_date
 
 # How far behind the newest LastModified an object may still show up (S3 stamps the start of an upload, and a
 # large hourly file can take a while). The cursor remembers the keys of this window, so it bounds its size.
@@ -27,7 +26,7 @@ SOURCE_TAG = "analytics/raw_source"
     target=amplitude_raw_events,
     minimum_interval_seconds=300,
     default_status=(
-        dg.DefaultSensorStatus.RUNNING if os.getenv("AMPLITUDE_S3_EXPORT_PREFIX") else dg.DefaultSensorStatus.STOPPED
+        dg.DefaultSensorStatus.RUNNING if IngestSettings.read().amplitude_s3_export_prefix else dg.DefaultSensorStatus.STOPPED
     ),
     description="Requests amplitude_raw_events for the Moscow days of new objects in Amplitude's S3 export "
     "(AMPLITUDE_S3_EXPORT_PREFIX); each run copies the day's export files into the raw store.",

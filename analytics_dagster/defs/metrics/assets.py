@@ -13,7 +13,6 @@ preliminary / incomplete / no data, lib/day_state.py) is in its metadata and in 
 
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -32,11 +31,11 @@ from analytics_dagster.lib.metrics.report import publish_report
 from analytics_dagster.lib.metrics.rules import LATE_DAYS
 from analytics_dagster.lib.metrics.stored_day import DAY_STATE_CHECK, store_metric_day
 from analytics_dagster.lib.moscow_time import parse_day
-from analytics_dagster.lib.settings import PROJECT_ROOT
+from analytics_dagster.settings import MetricsSettings
 from analytics_dagster.lib.warehouse import Warehouse
 
 GROUP = "metrics"
-DEFAULT_EXPERIMENTS_FILE = os.getenv("METRICS_EXPERIMENTS_FILE") or str(PROJECT_ROOT / "config" / "experiments.yaml")
+DEFAULT_EXPERIMENTS_FILE = str(MetricsSettings.read().metrics_experiments_file)
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,16 @@ late day is red in the UI and reaches the check alerts), and its freshness senso
 Deadlines are ``FRESHNESS_DEADLINE_<GROUP>`` (``HH:MM`` Moscow; see .env.example).
 """
 
-import os
 import warnings
 
 import dagster as dg
 from dagster_shared.utils.warnings import SupersessionWarning
 
 from analytics_dagster.defs.ops.groups import GROUP_ASSETS
-from analytics_dagster.lib.ops.freshness import MOSCOW, deadlines
+from analytics_dagster.lib.ops.freshness import MOSCOW
+from analytics_dagster.settings import OpsSettings
 
-DEADLINES = deadlines(os.environ)
+DEADLINES = OpsSettings.read().deadlines()
 
 # Dagster suggests FreshnessPolicy instead; a policy is attached to the asset definitions (the stages' code) and
 # shows as a freshness state, not as the failing check this platform alerts on, so the check factories stay.

@@ -1,10 +1,11 @@
-"""Resources of the replay stage, configured from the environment (names in docs/replays.md and .env.example)."""
+"""Resources of the replay stage, built from :class:`analytics_dagster.settings.ReplaySettings` (docs/replays.md)."""
 
 from __future__ import annotations
 
-import os
+from typing import Literal
 
 import dagster as dg
+from pydantic import Field
 
 from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.replays.browser import DEMO_PLAYER, BrowserSettings, PlayerProfile, default_chromium_path
@@ -14,6 +15,7 @@ from analytics_dagster.lib.replays.links import DEMO_ORG_URL, DEMO_PROJECT_ID, R
 from analytics_dagster.lib.replays.llm import LLMClient, TokenBudget
 from analytics_dagster.lib.replays.ocr import tesseract_path
 from analytics_dagster.lib.replays.screen_text import TEXT_SOURCES
+from analytics_dagster.settings import AMPLITUDE_REGIONS, IngestSettings, ReplaySettings
 
 
 class AmplitudeReplayResource(dg.ConfigurableResource):
@@ -21,7 +23,7 @@ class AmplitudeReplayResource(dg.ConfigurableResource):
 
     org_url: str = DEMO_ORG_URL
     project_id: str = DEMO_PROJECT_ID
-    region: str = "us"
+    region: Literal[AMPLITUDE_REGIONS] = "us"
     app_url: str | None = None
     storage_state: str | None = None  # Playwright storage state of a logged-in session; unset = demo replay pages
     # Amplitude's player: which element means "loaded", the timeline to click to seek, and where the replayed page is.
@@ -45,13 +47,13 @@ class AmplitudeReplayResource(dg.ConfigurableResource):
 
 class ReplayBrowserResource(dg.ConfigurableResource):
     chromium_path: str | None = None  # None: Playwright's own Chromium
-    concurrency: int = 3
-    timeout_seconds: float = 90.0
-    screenshots_per_replay: int = 4
-    max_replays_per_day: int = 50
+    concurrency: int = Field(default=3, ge=1)
+    timeout_seconds: float = Field(default=90.0, ge=1)
+    screenshots_per_replay: int = Field(default=4, ge=1)
+    max_replays_per_day: int = Field(default=50, ge=1)
     # Of max_replays_per_day, kept back for clusters left without a screenshot (at most a quarter of the budget;
     # only used when the day has more replays than the budget; lib/replays/examples.py).
-    cluster_example_reserve: int = 8
+    cluster_example_reserve: int = Field(default=8, ge=0)
 
     def settings(self, storage_state: str | None) -> BrowserSettings:
         return BrowserSettings(
@@ -64,9 +66,9 @@ class ReplayBrowserResource(dg.ConfigurableResource):
 
 
 class ReplayAnalysisResource(dg.ConfigurableResource):
-    text_source: str = "auto"  # auto, vision, ocr, page_text, none
-    clustering: str = "kmeans"  # kmeans or hdbscan
-    max_clusters: int = 8
+    text_source: Literal[TEXT_SOURCES] = "auto"
+    clustering: Literal[METHODS] = "kmeans"
+    max_clusters: int = Field(default=8, ge=1)
     tesseract: str | None = None  # path of the tesseract program; None: not installed
 
 
@@ -77,9 +79,9 @@ class LLMResource(dg.ConfigurableResource):
     base_url: str | None = None
     model: str = "gpt-4o-mini"
     vision_model: str | None = None
-    daily_token_cap: int = 200_000
-    max_retries: int = 4
-    timeout_seconds: float = 60.0
+    daily_token_cap: int = Field(default=200_000, ge=1)
+    max_retries: int = Field(default=4, ge=0)
+    timeout_seconds: float = Field(default=60.0, ge=1)
     max_tokens: int = 500
     summary_language: str = "English"
 
@@ -123,70 +125,47 @@ class GoogleDriveResource(dg.ConfigurableResource):
         return DriveClient(google_credentials(self.credentials_path), api_url=self.api_url)
 
 
-def _number(name: str, default: float, kind: type = int, minimum: float = 1) -> float:
-    value = os.getenv(name)
-    if not value:
-        return default
-    try:
-        number = kind(value)
-    except ValueError as error:
-        raise ValueError(f"{name}={value!r} is not a {'whole ' if kind is int else ''}number") from error
-    if number < minimum:
-        raise ValueError(f"{name}={value!r} must be at least {minimum:g}")
-    return number
-
-
-def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = os.getenv(name) or default
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not supported; choose one of {', '.join(choices)}")
-    return value
-
-
-def _secret(name: str) -> dg.EnvVar | None:
-    return dg.EnvVar(name) if os.getenv(name) else None
-
-
 def replay_resources_from_env() -> dict[str, dg.ConfigurableResource]:
+    settings = ReplaySettings.read()
     player_defaults = AmplitudeReplayResource()
     return {
         "replay_amplitude": AmplitudeReplayResource(
-            org_url=os.getenv("AMPLITUDE_ORG_URL") or DEMO_ORG_URL,
-            project_id=os.getenv("AMPLITUDE_PROJECT_ID") or DEMO_PROJECT_ID,
-            region=_choice("AMPLITUDE_REGION", "us", ("us", "eu")),
-            app_url=os.getenv("AMPLITUDE_APP_URL") or None,
-            storage_state=os.getenv("AMPLITUDE_REPLAY_STORAGE_STATE") or None,
-            player_selector=os.getenv("AMPLITUDE_REPLAY_PLAYER_SELECTOR") or player_defaults.player_selector,
-            scrubber_selector=os.getenv("AMPLITUDE_REPLAY_SCRUBBER_SELECTOR") or player_defaults.scrubber_selector,
+            org_url=settings.amplitude_org_url,
+            project_id=settings.amplitude_project_id,
+            region=IngestSettings.read().amplitude_region,
+            app_url=settings.amplitude_app_url,
+            storage_state=settings.amplitude_replay_storage_state,
+            player_selector=settings.amplitude_replay_player_selector or player_defaults.player_selector,
+            scrubber_selector=settings.amplitude_replay_scrubber_selector or player_defaults.scrubber_selector,
         ),
         "replay_browser": ReplayBrowserResource(
-            chromium_path=default_chromium_path(),
-            concurrency=int(_number("REPLAY_CONCURRENCY", 3)),
-            timeout_seconds=float(_number("REPLAY_TIMEOUT_SECONDS", 90.0, float, minimum=1)),
-            screenshots_per_replay=int(_number("REPLAY_SCREENSHOTS_PER_REPLAY", 4)),
-            max_replays_per_day=int(_number("REPLAY_MAX_PER_DAY", 50)),
-            cluster_example_reserve=int(_number("REPLAY_CLUSTER_EXAMPLES", 8, minimum=0)),
+            chromium_path=default_chromium_path(settings.chromium_path),
+            concurrency=settings.replay_concurrency,
+            timeout_seconds=settings.replay_timeout_seconds,
+            screenshots_per_replay=settings.replay_screenshots_per_replay,
+            max_replays_per_day=settings.replay_max_per_day,
+            cluster_example_reserve=settings.replay_cluster_examples,
         ),
         "replay_analysis": ReplayAnalysisResource(
-            text_source=_choice("REPLAY_TEXT_SOURCE", "auto", TEXT_SOURCES),
-            clustering=_choice("REPLAY_CLUSTERING", "kmeans", METHODS),
-            max_clusters=int(_number("REPLAY_MAX_CLUSTERS", 8)),
-            tesseract=tesseract_path(),
+            text_source=settings.replay_text_source,
+            clustering=settings.replay_clustering,
+            max_clusters=settings.replay_max_clusters,
+            tesseract=tesseract_path(settings.tesseract_path),
         ),
         "replay_llm": LLMResource(
-            api_key=_secret("OPENAI_API_KEY"),
-            base_url=os.getenv("OPENAI_BASE_URL") or None,
-            model=os.getenv("OPENAI_MODEL") or "gpt-4o-mini",
-            vision_model=os.getenv("OPENAI_VISION_MODEL") or None,
-            daily_token_cap=int(_number("LLM_DAILY_TOKEN_CAP", 200_000)),
-            max_retries=int(_number("LLM_MAX_RETRIES", 4, minimum=0)),
-            timeout_seconds=float(_number("LLM_TIMEOUT_SECONDS", 60.0, float)),
-            summary_language=os.getenv("LLM_SUMMARY_LANGUAGE") or "English",
+            api_key=settings.env_var("openai_api_key"),
+            base_url=settings.openai_base_url,
+            model=settings.openai_model,
+            vision_model=settings.openai_vision_model,
+            daily_token_cap=settings.llm_daily_token_cap,
+            max_retries=settings.llm_max_retries,
+            timeout_seconds=settings.llm_timeout_seconds,
+            summary_language=settings.llm_summary_language,
         ),
         "replay_gdrive": GoogleDriveResource(
-            folder_id=os.getenv("GDRIVE_FOLDER_ID") or None,
-            credentials_path=os.getenv("GOOGLE_APPLICATION_CREDENTIALS") or None,
-            api_url=os.getenv("GDRIVE_API_URL") or DRIVE_API_URL,
+            folder_id=settings.gdrive_folder_id,
+            credentials_path=settings.google_application_credentials,
+            api_url=settings.gdrive_api_url,
         ),
     }
 

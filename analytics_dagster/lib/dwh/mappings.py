@@ -91,15 +91,12 @@ def _columns_in_ddl_order(table: str, mapped: dict[str, FieldMapping]) -> tuple[
     )
 
 
-def default_mappings_dir() -> Path:
-    """``DWH_FIELD_MAPPINGS_DIR`` when set, else ``<project>/field_mappings``."""
-    configured = os.getenv("DWH_FIELD_MAPPINGS_DIR")
-    return Path(configured) if configured else PROJECT_ROOT / "field_mappings"
+DEFAULT_MAPPINGS_DIR = PROJECT_ROOT / "field_mappings"
 
 
 def load_field_mappings(directory: str | os.PathLike | None = None) -> FieldMappings:
     """Reads and validates ``<directory>/<source>.yaml`` for every source."""
-    directory = Path(directory) if directory else default_mappings_dir()
+    directory = Path(directory) if directory else DEFAULT_MAPPINGS_DIR
     by_source = {source: _load_source(directory / f"{source}.yaml", source) for source in SOURCES}
     _check_keep_rules_agree(by_source)
     return FieldMappings(by_source)

@@ -9,7 +9,6 @@ too. A replay that fails or runs past its timeout is recorded with its error; th
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -28,9 +27,9 @@ DEBIAN_CHROMIUM = "/usr/bin/chromium"
 _MAX_PAGE_TEXT_CHARS = 4000
 
 
-def default_chromium_path() -> str | None:
-    """``CHROMIUM_PATH``, else Debian's Chromium when installed, else None (Playwright's own browser)."""
-    configured = os.getenv("CHROMIUM_PATH")
+def default_chromium_path(configured: str | None = None) -> str | None:
+    """``configured`` (the CHROMIUM_PATH setting), else Debian's Chromium when installed, else None (Playwright's
+    own browser)."""
     if configured:
         return configured
     return DEBIAN_CHROMIUM if Path(DEBIAN_CHROMIUM).exists() else shutil.which("chromium")

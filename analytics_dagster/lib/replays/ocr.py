@@ -6,7 +6,6 @@ is limited to one thread and callers run a few in parallel.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from functools import lru_cache
@@ -16,8 +15,9 @@ WANTED_LANGUAGES = ("eng", "rus")
 _TIMEOUT_SECONDS = 60
 
 
-def tesseract_path() -> str | None:
-    return os.getenv("TESSERACT_PATH") or shutil.which("tesseract")
+def tesseract_path(configured: str | None = None) -> str | None:
+    """``configured`` (the TESSERACT_PATH setting) when given, else ``tesseract`` on the PATH."""
+    return configured or shutil.which("tesseract")
 
 
 @lru_cache(maxsize=4)
@@ -30,12 +30,13 @@ def installed_languages(executable: str) -> tuple[str, ...]:
 def ocr_png(path: Path, executable: str) -> str:
     """The text Tesseract reads in the image, in whichever of English and Russian it has data for."""
     languages = [lang for lang in WANTED_LANGUAGES if lang in installed_languages(executable)] or ["eng"]
+    # `env` adds OMP_THREAD_LIMIT to the inherited environment for this call only: setting it in this process
+    # would also limit scikit-learn's and numpy's threads.
     completed = subprocess.run(
-        [executable, str(path), "stdout", "-l", "+".join(languages)],
+        ["env", "OMP_THREAD_LIMIT=1", executable, str(path), "stdout", "-l", "+".join(languages)],
         capture_output=True,
         text=True,
         timeout=_TIMEOUT_SECONDS,
-        env={**os.environ, "OMP_THREAD_LIMIT": "1"},
     )
     if completed.returncode != 0:
         raise RuntimeError(f"tesseract failed on {path.name}: {completed.stderr.strip()[:300]}")

@@ -3,27 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from analytics_dagster.lib.object_store import LocalObjectStore
-from analytics_dagster.lib.settings import data_dir
 from analytics_dagster.lib.warehouse import DuckDBWarehouse
+from analytics_dagster.settings import CoreSettings, ObjectStoreSettings, WarehouseSettings
 
 REPORT_PREFIXES = ("raw/amplitude", "raw/appmetrica", "reports/metrics", "reports/replays")
 
 
 def summarize(partition: str) -> str:
-    lines = [f"Results for partition {partition} (data folder {data_dir()}):"]
-    if (os.getenv("WAREHOUSE") or "duckdb") == "duckdb":
-        warehouse = DuckDBWarehouse(os.getenv("DUCKDB_PATH") or data_dir() / "warehouse.duckdb")
+    data_dir = CoreSettings.read().data_dir
+    warehouse_settings = WarehouseSettings.read()
+    lines = [f"Results for partition {partition} (data folder {data_dir}):"]
+    if warehouse_settings.warehouse == "duckdb":
+        warehouse = DuckDBWarehouse(warehouse_settings.duckdb_path or data_dir / "warehouse.duckdb")
         lines.append(f"  warehouse: {warehouse.path}")
         tables = warehouse.query_df(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
         )["table_name"]
         for table in tables:
             lines.append(f"    {table:<32} {warehouse.row_count(table):>12,} rows")
-    if not os.getenv("S3_BUCKET"):
-        store = LocalObjectStore(data_dir() / "objects")
+    if not ObjectStoreSettings.read().s3_bucket:
+        store = LocalObjectStore(data_dir / "objects")
         for prefix in REPORT_PREFIXES:
             keys = store.list_keys(f"{prefix}/{partition}")
             if keys:
