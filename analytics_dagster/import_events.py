@@ -40,9 +40,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
     parser.add_argument("--day", required=True, help="the Moscow upload day that owns the files, YYYY-MM-DD")
     parser.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
-    parser.add_argument("--max-invalid-share", type=float, default=None,
-                        help="allowed share of invalid rows (default DWH_MAX_QUARANTINE_SHARE, else 0.01); "
-                        "invalid rows are reported and quarantined, never loaded")
+    parser.add_argument(
+        "--max-invalid-share",
+        type=float,
+        default=None,
+        help="allowed share of invalid rows (default DWH_MAX_QUARANTINE_SHARE, else 0.01); "
+        "invalid rows are reported and quarantined, never loaded",
+    )
     args = parser.parse_args(argv)
     from analytics_dagster.defs.partitions import daily_partitions
 
@@ -88,8 +92,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     instance = dg.DagsterInstance.get()
     try:
         result = dg.materialize(
-            [imported_events], resources=resources, instance=instance, partition_key=args.day,
-            run_config={"ops": {imported_events.op.name: {"config": config}}, **QUIET}, raise_on_error=False,
+            [imported_events],
+            resources=resources,
+            instance=instance,
+            partition_key=args.day,
+            run_config={"ops": {imported_events.op.name: {"config": config}}, **QUIET},
+            raise_on_error=False,
             tags={"analytics/raw_source": "import_cli"},
         )
     finally:
@@ -97,8 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             store.delete(keys)
     events = [  # from the instance: the in-process result leaves out what a failed step logged
         record.asset_materialization or record.asset_observation
-        for record in instance.all_logs(result.run_id, of_type={dg.DagsterEventType.ASSET_OBSERVATION,
-                                                                dg.DagsterEventType.ASSET_MATERIALIZATION})
+        for record in instance.all_logs(
+            result.run_id, of_type={dg.DagsterEventType.ASSET_OBSERVATION, dg.DagsterEventType.ASSET_MATERIALIZATION}
+        )
     ]
     for event in events:
         print(event.metadata["report"].value)
@@ -111,7 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if invalid else 0
     dwh_config = {"max_quarantine_share": args.max_invalid_share} if args.max_invalid_share is not None else {}
     dwh = dg.materialize(
-        [dwh_tables], resources=resources, instance=instance, partition_key=args.day, raise_on_error=False,
+        [dwh_tables],
+        resources=resources,
+        instance=instance,
+        partition_key=args.day,
+        raise_on_error=False,
         run_config={"ops": {dwh_tables.op.name: {"config": dwh_config}}, **QUIET},
         tags={"analytics/raw_source": "import_cli"},
     )
@@ -121,10 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for event in dwh.get_asset_materialization_events():
         if event.asset_key == dg.AssetKey("events_part"):
             metadata = event.materialization.metadata
-            print(f"DWH {args.day}: {metadata['import_loaded'].value:,} imported events loaded, "
-                  f"{metadata['import_quarantined'].value:,} quarantined, "
-                  f"{metadata['import_duplicates_of_earlier_days'].value:,} already stored under earlier days; "
-                  f"{metadata['dagster/row_count'].value:,} events in the partition (all sources)")
+            print(
+                f"DWH {args.day}: {metadata['import_loaded'].value:,} imported events loaded, "
+                f"{metadata['import_quarantined'].value:,} quarantined, "
+                f"{metadata['import_duplicates_of_earlier_days'].value:,} already stored under earlier days; "
+                f"{metadata['dagster/row_count'].value:,} events in the partition (all sources)"
+            )
     return 0
 
 

@@ -28,7 +28,9 @@ def summarize(partition: str) -> str:
         for prefix in REPORT_PREFIXES:
             keys = store.list_keys(f"{prefix}/{partition}")
             if keys:
-                lines.append(f"  {prefix}/{partition}: {len(keys)} files in {store.local_path(f'{prefix}/{partition}')}")
+                lines.append(
+                    f"  {prefix}/{partition}: {len(keys)} files in {store.local_path(f'{prefix}/{partition}')}"
+                )
                 lines.extend(f"    {store.uri(key)}" for key in keys if key.endswith((".html", ".md")))
     return "\n".join(lines)
 

@@ -38,8 +38,11 @@ def _failing_checks(instance: dg.DagsterInstance, check_keys: Sequence[dg.AssetC
         record = summary.last_completed_check_execution_record
         evaluation = record.event.asset_check_evaluation if record and record.event else None
         if evaluation is not None and not evaluation.passed:
-            failing.append(FailingCheck(key.asset_key.to_user_string(), key.name, evaluation.severity.value,
-                                        evaluation.description))
+            failing.append(
+                FailingCheck(
+                    key.asset_key.to_user_string(), key.name, evaluation.severity.value, evaluation.description
+                )
+            )
     return sorted(failing, key=str)
 
 

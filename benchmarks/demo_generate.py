@@ -38,14 +38,24 @@ def main() -> None:
     out = args.out or tempfile.mkdtemp(prefix="demo_bench_")
     print(f"demo source benchmark: day={day} events_per_day={args.events:,} seed={args.seed} out={out}")
     print(f"{'source':<22}{'events':>12}{'seconds':>10}{'events/s':>12}{'output MB':>12}{'peak RSS MB':>13}")
-    jobs = [("amplitude zip", lambda p: demo.write_amplitude_export_zip(day, p, events_per_day=args.events,
-                                                                       seed=args.seed), "amplitude.zip")]
+    jobs = [
+        (
+            "amplitude zip",
+            lambda p: demo.write_amplitude_export_zip(day, p, events_per_day=args.events, seed=args.seed),
+            "amplitude.zip",
+        )
+    ]
     if not args.skip_appmetrica:
         ext = ".json.gz" if args.gzip_appmetrica else ".json"
-        jobs.append(("appmetrica events" + (" gz" if args.gzip_appmetrica else ""),
-                     lambda p: demo.write_appmetrica_events_json(day, p, events_per_day=args.events, seed=args.seed,
-                                                                 gzip_output=args.gzip_appmetrica),
-                     "events" + ext))
+        jobs.append(
+            (
+                "appmetrica events" + (" gz" if args.gzip_appmetrica else ""),
+                lambda p: demo.write_appmetrica_events_json(
+                    day, p, events_per_day=args.events, seed=args.seed, gzip_output=args.gzip_appmetrica
+                ),
+                "events" + ext,
+            )
+        )
     paths = []
     for name, fn, fname in jobs:
         path = os.path.join(out, fname)
@@ -53,8 +63,11 @@ def main() -> None:
         s = fn(path)
         sec = time.perf_counter() - t0
         paths.append(path)
-        print(f"{name:<22}{s.events:>12,}{sec:>10.2f}{s.events / sec:>12,.0f}{s.bytes / 1e6:>12.1f}"
-              f"{_peak_rss_mb():>13.0f}", flush=True)
+        print(
+            f"{name:<22}{s.events:>12,}{sec:>10.2f}{s.events / sec:>12,.0f}{s.bytes / 1e6:>12.1f}"
+            f"{_peak_rss_mb():>13.0f}",
+            flush=True,
+        )
     if args.out is None:
         for p in paths:
             os.remove(p)

@@ -50,9 +50,11 @@ def main() -> None:
         return
 
     raw = ensure_raw_day(args.data_dir, args.day, args.events, sources)
-    print(f"machine: {os.cpu_count()} cores; raw day {args.day}: {raw['events']:,} events "
-          f"({', '.join(sources)}), {raw['files']} files, {raw['gzip_bytes'] / 1e6:,.0f} MB gzip, "
-          f"{raw['json_bytes'] / 1e9:,.2f} GB of JSON")
+    print(
+        f"machine: {os.cpu_count()} cores; raw day {args.day}: {raw['events']:,} events "
+        f"({', '.join(sources)}), {raw['files']} files, {raw['gzip_bytes'] / 1e6:,.0f} MB gzip, "
+        f"{raw['json_bytes'] / 1e9:,.2f} GB of JSON"
+    )
     floor = best(args, "floor", sources)
     print(_line("DuckDB bare read_json -> one typed table (floor)", floor))
     for target in [t.strip() for t in args.targets.split(",") if t.strip()]:
@@ -61,21 +63,37 @@ def main() -> None:
         extra = f"; ratio to floor {result['events_per_s'] / floor['events_per_s']:.2f}"
         if target == "duckdb":
             verdict += ", RSS OK" if result["peak_rss"] < MAX_DUCKDB_RSS else ", RSS ABOVE 2 GB"
-        print(_line(f"DWH ETL -> all 8 {target} tables", result)
-              + f"{extra} [target >= {TARGETS[target]:,} events/s: {verdict}]")
+        print(
+            _line(f"DWH ETL -> all 8 {target} tables", result)
+            + f"{extra} [target >= {TARGETS[target]:,} events/s: {verdict}]"
+        )
         print(f"    steps (s): {json.dumps(result['timings'])}")
 
 
 def _line(label: str, result: dict) -> str:
-    return (f"{label}: {result['seconds']:.1f} s, {result['events_per_s']:,.0f} events/s, peak RSS "
-            f"{result['peak_rss'] / 1024**3:.2f} GB (load average before: {result['load_before']})")
+    return (
+        f"{label}: {result['seconds']:.1f} s, {result['events_per_s']:,.0f} events/s, peak RSS "
+        f"{result['peak_rss'] / 1024**3:.2f} GB (load average before: {result['load_before']})"
+    )
 
 
 def best(args: argparse.Namespace, what: str, sources: list[str]) -> dict:
     runs = []
     for _ in range(args.repeat):
-        command = [sys.executable, __file__, "--worker", what, "--data-dir", str(args.data_dir), "--day", args.day,
-                   "--sources", ",".join(sources), "--postgres-url", args.postgres_url]
+        command = [
+            sys.executable,
+            __file__,
+            "--worker",
+            what,
+            "--data-dir",
+            str(args.data_dir),
+            "--day",
+            args.day,
+            "--sources",
+            ",".join(sources),
+            "--postgres-url",
+            args.postgres_url,
+        ]
         load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
         finished = subprocess.run(command, capture_output=True, text=True, check=False)
         if finished.returncode:
@@ -189,8 +207,8 @@ def _floor(store, day: str, sources: list[str], scratch: Path) -> dict:
     """DuckDB alone: the raw JSON of the day read into one table with types it detects (no ETL at all)."""
     import duckdb
 
-    from analytics_dagster.lib.raw_store import read_manifest
     from analytics_dagster.lib.dwh.sources import unwrap_logs_api_body
+    from analytics_dagster.lib.raw_store import read_manifest
 
     con = duckdb.connect(str(scratch / "floor.duckdb"))
     con.execute("SET preserve_insertion_order = false")

@@ -59,10 +59,14 @@ def main() -> None:
         files.append(ensure_file(args.data_dir / f"events-{args.csv_rows}.csv", args.csv_rows))
     if args.ndjson_rows:
         files.append(ensure_file(args.data_dir / f"events-{args.ndjson_rows}.ndjson.gz", args.ndjson_rows))
-    print(f"machine: {os.cpu_count()} cores; seed reference: {SEED_ROWS:,} rows in {SEED_SECONDS} s into "
-          f"PostgreSQL = {SEED_ROWS / SEED_SECONDS:,.0f} rows/s")
-    print(f"{'file':<28} {'target':<9} {'rows':>10} {'import s':>9} {'DWH s':>8} {'total s':>8} {'rows/s':>9} "
-          f"{'CPU s':>14} {'peak RSS':>9}  load before")
+    print(
+        f"machine: {os.cpu_count()} cores; seed reference: {SEED_ROWS:,} rows in {SEED_SECONDS} s into "
+        f"PostgreSQL = {SEED_ROWS / SEED_SECONDS:,.0f} rows/s"
+    )
+    print(
+        f"{'file':<28} {'target':<9} {'rows':>10} {'import s':>9} {'DWH s':>8} {'total s':>8} {'rows/s':>9} "
+        f"{'CPU s':>14} {'peak RSS':>9}  load before"
+    )
     for path in files:
         for target in [t.strip() for t in args.targets.split(",") if t.strip()]:
             load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -72,9 +76,11 @@ def main() -> None:
                 raise SystemExit(f"{path.name} into {target} failed:\n{finished.stderr[-3000:]}")
             r = json.loads(finished.stdout.strip().splitlines()[-1])
             total = r["import_s"] + r["dwh_s"]
-            print(f"{path.name:<28} {target:<9} {r['loaded']:>10,} {r['import_s']:>9.2f} {r['dwh_s']:>8.2f} "
-                  f"{total:>8.2f} {r['loaded'] / total:>9,.0f} {r['import_cpu']:>6.1f} + {r['dwh_cpu']:>5.1f} "
-                  f"{r['peak_rss'] / 1e6:>7,.0f}MB  {load_before}")
+            print(
+                f"{path.name:<28} {target:<9} {r['loaded']:>10,} {r['import_s']:>9.2f} {r['dwh_s']:>8.2f} "
+                f"{total:>8.2f} {r['loaded'] / total:>9,.0f} {r['import_cpu']:>6.1f} + {r['dwh_cpu']:>5.1f} "
+                f"{r['peak_rss'] / 1e6:>7,.0f}MB  {load_before}"
+            )
 
 
 def ensure_file(path: Path, rows: int) -> Path:
@@ -87,20 +93,43 @@ def ensure_file(path: Path, rows: int) -> Path:
     if path.suffix == ".csv":
         with open(partial, "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["event_id", "event_type", "occurred_at", "user_id", "device_id", "session_id",
-                             "platform", "properties", "plan"])
+            writer.writerow(
+                [
+                    "event_id",
+                    "event_type",
+                    "occurred_at",
+                    "user_id",
+                    "device_id",
+                    "session_id",
+                    "platform",
+                    "properties",
+                    "plan",
+                ]
+            )
             for n in range(rows):
                 event = _event(n)
-                writer.writerow([event["event_id"], event["event_type"], event["occurred_at"], event["user_id"],
-                                 event["device_id"], event["session_id"], event["platform"],
-                                 json.dumps(event["properties"]), event["plan"]])
+                writer.writerow(
+                    [
+                        event["event_id"],
+                        event["event_type"],
+                        event["occurred_at"],
+                        event["user_id"],
+                        event["device_id"],
+                        event["session_id"],
+                        event["platform"],
+                        json.dumps(event["properties"]),
+                        event["plan"],
+                    ]
+                )
     else:
         with gzip.open(partial, "wt", compresslevel=3) as handle:
             for n in range(rows):
                 handle.write(json.dumps(_event(n)) + "\n")
     partial.rename(path)
-    print(f"generated {path} ({rows:,} rows, {path.stat().st_size / 1e6:,.0f} MB) "
-          f"in {time.perf_counter() - started:.0f} s")
+    print(
+        f"generated {path} ({rows:,} rows, {path.stat().st_size / 1e6:,.0f} MB) "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
     return path
 
 
@@ -109,7 +138,8 @@ def _event(n: int) -> dict:
         "event_id": f"evt-{n:09d}",
         "event_type": EVENT_TYPES[n % len(EVENT_TYPES)],
         "occurred_at": f"2026-03-10T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:{n % 60:02d}+03:00"
-        if n % 2 else DAY_START + n % 86_400,
+        if n % 2
+        else DAY_START + n % 86_400,
         "user_id": f"customer-{n % 50_000}" if n % 7 else "",
         "device_id": f"device-{n % 80_000}",
         "session_id": DAY_START * 1000 + n // 20,
@@ -144,16 +174,24 @@ def _measure(path: Path, target: str, postgres_url: str) -> dict:
             warehouse = PostgresWarehouse(f"{postgres_url}{separator}options=-csearch_path%3D{schema}")
         (scratch / "work").mkdir()
         started, cpu = time.perf_counter(), time.process_time()
-        imported, _ = import_day(store, warehouse, DAY, dry_run=False, max_invalid_share=0.0,
-                                 workdir=scratch / "work", log=lambda _: None)
+        imported, _ = import_day(
+            store, warehouse, DAY, dry_run=False, max_invalid_share=0.0, workdir=scratch / "work", log=lambda _: None
+        )
         import_s, import_cpu = time.perf_counter() - started, time.process_time() - cpu
         started, cpu = time.perf_counter(), time.process_time()
-        loaded = load_day(store, warehouse, DAY, load_field_mappings(), LoadSettings(workdir=str(scratch)),
-                          log=lambda _: None)
+        loaded = load_day(
+            store, warehouse, DAY, load_field_mappings(), LoadSettings(workdir=str(scratch)), log=lambda _: None
+        )
         dwh_s, dwh_cpu = time.perf_counter() - started, time.process_time() - cpu
-        return {"rows": imported.rows, "loaded": loaded.sources["import"].loaded, "import_s": import_s,
-                "dwh_s": dwh_s, "import_cpu": import_cpu, "dwh_cpu": dwh_cpu,
-                "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+        return {
+            "rows": imported.rows,
+            "loaded": loaded.sources["import"].loaded,
+            "import_s": import_s,
+            "dwh_s": dwh_s,
+            "import_cpu": import_cpu,
+            "dwh_cpu": dwh_cpu,
+            "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        }
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if schema:

@@ -80,9 +80,11 @@ def main() -> None:
                 export = client.export_day(DAY, Path(tmp) / "amplitude")
                 seconds = time.perf_counter() - start
             size = sum(p.stat().st_size for p in export.files) / 1e6
-            print(f"Amplitude Export API: {len(export.files)} files, {size:.1f} MB of json.gz in {seconds:.2f} s "
-                  f"({size / seconds:.1f} MB/s, download + unzip + gzip verification); "
-                  f"peak memory growth {memory.growth_mb:.1f} MB")
+            print(
+                f"Amplitude Export API: {len(export.files)} files, {size:.1f} MB of json.gz in {seconds:.2f} s "
+                f"({size / seconds:.1f} MB/s, download + unzip + gzip verification); "
+                f"peak memory growth {memory.growth_mb:.1f} MB"
+            )
 
             body_path = Path(tmp) / "events.json.gz"
             client = AppMetricaLogsClient(token, "4000001", base_url=url, backoff=quiet, poll=PollPolicy(0.05, 0.1, 60))
@@ -92,16 +94,20 @@ def main() -> None:
                 seconds = time.perf_counter() - start
             with gzip.open(body_path) as body:
                 raw_mb = sum(len(chunk) for chunk in iter(lambda: body.read(1 << 20), b"")) / 1e6
-            print(f"AppMetrica Logs API: {table.records:,} events, {raw_mb:.1f} MB body in {seconds:.2f} s "
-                  f"({raw_mb / seconds:.1f} MB/s, download + parse check + gzip); "
-                  f"peak memory growth {memory.growth_mb:.1f} MB")
+            print(
+                f"AppMetrica Logs API: {table.records:,} events, {raw_mb:.1f} MB body in {seconds:.2f} s "
+                f"({raw_mb / seconds:.1f} MB/s, download + parse check + gzip); "
+                f"peak memory growth {memory.growth_mb:.1f} MB"
+            )
 
             with gzip.open(body_path) as body, PeakMemory() as memory:
                 start = time.perf_counter()
                 count = sum(1 for _ in iter_records(body))
                 seconds = time.perf_counter() - start
-            print(f"AppMetrica record parsing (ids as strings, event_json parsed): {count / seconds:,.0f} records/s; "
-                  f"peak memory growth {memory.growth_mb:.1f} MB")
+            print(
+                f"AppMetrica record parsing (ids as strings, event_json parsed): {count / seconds:,.0f} records/s; "
+                f"peak memory growth {memory.growth_mb:.1f} MB"
+            )
     finally:
         stop.set()
         server.join(timeout=30)

@@ -34,9 +34,14 @@ from analytics_dagster.lib.sql import SQL_DIR, read_sql
 FIRST_DAY = dt.date(2025, 6, 2)  # a Monday; the shipped experiment config starts on 2025-01-01
 USERS = 160_000
 ASSETS = [
-    metric_assets.metrics_activity, metric_assets.metrics_top_events, metric_assets.metrics_lifecycle,
-    metric_assets.metrics_retention_daily, metric_assets.metrics_retention_weekly,
-    metric_assets.metrics_user_engagement, metric_assets.metrics_ab_tests, metric_assets.metrics_forecasts,
+    metric_assets.metrics_activity,
+    metric_assets.metrics_top_events,
+    metric_assets.metrics_lifecycle,
+    metric_assets.metrics_retention_daily,
+    metric_assets.metrics_retention_weekly,
+    metric_assets.metrics_user_engagement,
+    metric_assets.metrics_ab_tests,
+    metric_assets.metrics_forecasts,
     metric_assets.metrics_report,
 ]
 
@@ -152,8 +157,12 @@ FROM events_part AS e JOIN bench_users AS u ON e.user_key = 'u' || u.uid;
 
 def generate(warehouse, days: int, events_per_day: int) -> None:
     sql = GENERATE
-    for name, value in (("$days", str(days)), ("$users", str(USERS)), ("$events_per_day", str(events_per_day)),
-                        ("$first_day", f"DATE '{FIRST_DAY.isoformat()}'")):
+    for name, value in (
+        ("$days", str(days)),
+        ("$users", str(USERS)),
+        ("$events_per_day", str(events_per_day)),
+        ("$first_day", f"DATE '{FIRST_DAY.isoformat()}'"),
+    ):
         sql = sql.replace(name, value)
     with warehouse.connect() as con:
         for table in ("events_part", "tmp_event_properties", "tmp_user_properties"):
@@ -194,11 +203,15 @@ def main() -> int:
         started = time.perf_counter()
         generate(warehouse, args.days, args.events_per_day)
         load_seconds = time.perf_counter() - started
-        counts = warehouse.query_df("SELECT count(*) AS events, count(DISTINCT user_key) AS users, "
-                                    "sum(CASE WHEN partition_date > event_date THEN 1 ELSE 0 END) AS late "
-                                    "FROM events_part")
-        print(f"generated {int(counts['events'][0]):,} events of {int(counts['users'][0]):,} users "
-              f"({int(counts['late'][0]):,} uploaded late) over {args.days} days in {load_seconds:.1f} s")
+        counts = warehouse.query_df(
+            "SELECT count(*) AS events, count(DISTINCT user_key) AS users, "
+            "sum(CASE WHEN partition_date > event_date THEN 1 ELSE 0 END) AS late "
+            "FROM events_part"
+        )
+        print(
+            f"generated {int(counts['events'][0]):,} events of {int(counts['users'][0]):,} users "
+            f"({int(counts['late'][0]):,} uploaded late) over {args.days} days in {load_seconds:.1f} s"
+        )
 
         instance = dg.DagsterInstance.ephemeral()
         resources = {"warehouse": warehouse_resource, "object_store": store_resource}
@@ -207,16 +220,19 @@ def main() -> int:
         for offset in range(args.days):
             day = FIRST_DAY + dt.timedelta(days=offset)
             t0 = time.perf_counter()
-            result = dg.materialize(ASSETS, partition_key=day.isoformat(), resources=resources, instance=instance,
-                                    raise_on_error=True)
+            result = dg.materialize(
+                ASSETS, partition_key=day.isoformat(), resources=resources, instance=instance, raise_on_error=True
+            )
             seconds = time.perf_counter() - t0
             per_partition.append(seconds)
             for step, duration in step_seconds(instance, result.run_id).items():
                 per_asset[step] = per_asset.get(step, 0.0) + duration
             print(f"  {day}: {seconds:6.2f} s", flush=True)
         total = time.perf_counter() - backfill_started
-        print(f"backfill: {args.days} partitions x {len(ASSETS)} assets in {total:.1f} s "
-              f"(per partition: median {statistics.median(per_partition):.2f} s, max {max(per_partition):.2f} s)")
+        print(
+            f"backfill: {args.days} partitions x {len(ASSETS)} assets in {total:.1f} s "
+            f"(per partition: median {statistics.median(per_partition):.2f} s, max {max(per_partition):.2f} s)"
+        )
         for step, seconds in sorted(per_asset.items(), key=lambda item: -item[1]):
             print(f"  {step:28s} {seconds:7.1f} s total, {seconds / args.days:5.2f} s per partition")
 
@@ -233,9 +249,11 @@ def main() -> int:
                 t0 = time.perf_counter()
                 con.execute(statement, {"day": day}).fetchall()
                 open_connection.append((time.perf_counter() - t0) * 1000)
-        print(f"DAU of {day} from metrics_activity = {dau:,}: median {statistics.median(fresh):.2f} ms "
-              f"(p95 {sorted(fresh)[int(0.95 * len(fresh))]:.2f} ms) with a new connection per read, "
-              f"median {statistics.median(open_connection):.3f} ms on an open connection ({args.reads} reads)")
+        print(
+            f"DAU of {day} from metrics_activity = {dau:,}: median {statistics.median(fresh):.2f} ms "
+            f"(p95 {sorted(fresh)[int(0.95 * len(fresh))]:.2f} ms) with a new connection per read, "
+            f"median {statistics.median(open_connection):.3f} ms on an open connection ({args.reads} reads)"
+        )
 
         last_day = FIRST_DAY + dt.timedelta(days=args.days - 1)
         dashboard = store_resource.store().local_path(f"reports/metrics/{last_day}/dashboard.html")
@@ -251,9 +269,17 @@ def save_screenshot(dashboard: Path, target: Path) -> None:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(dashboard.as_uri())

@@ -46,8 +46,9 @@ def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
 
 def run_cli(project: Path, env: dict[str, str], args: list[str]) -> float:
     began = time.perf_counter()
-    process = subprocess.run([str(Path(sys.executable).parent / "dagster"), *args], cwd=project, env=env,
-                             capture_output=True, text=True)
+    process = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), *args], cwd=project, env=env, capture_output=True, text=True
+    )
     wall = time.perf_counter() - began
     if process.returncode != 0:
         sys.exit(f"dagster {' '.join(args)} failed:\n{process.stderr[-4000:]}")
@@ -61,10 +62,18 @@ def measure(project: Path, events: int, partition_args: list[str], selection: st
         home.mkdir()
         shutil.copy(project / "dagster.yaml", home / "dagster.yaml")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AMPLITUDE_", "APPMETRICA_", "WAREHOUSE"))}
-        env.update(ANALYTICS_DATA_DIR=str(root / "data"), DAGSTER_HOME=str(home), DEMO_EVENTS_PER_DAY=str(events),
-                   ANALYTICS_START_DATE="2026-01-01", PYTHONPATH=str(project))
-        wall = run_cli(project, env, ["asset", "materialize", "-m", "analytics_dagster.definitions",
-                                      "--select", selection, *partition_args])
+        env.update(
+            ANALYTICS_DATA_DIR=str(root / "data"),
+            DAGSTER_HOME=str(home),
+            DEMO_EVENTS_PER_DAY=str(events),
+            ANALYTICS_START_DATE="2026-01-01",
+            PYTHONPATH=str(project),
+        )
+        wall = run_cli(
+            project,
+            env,
+            ["asset", "materialize", "-m", "analytics_dagster.definitions", "--select", selection, *partition_args],
+        )
         with dg.DagsterInstance.from_config(str(home)) as instance:
             runs = instance.get_runs()
             steps: dict[str, float] = {}
@@ -98,8 +107,9 @@ def main() -> None:
         first = last - dt.timedelta(days=args.days - 1)
         print(f"== backfill {first}..{last} of ingest, DWH and metrics, {events:,} demo events per source and day")
         # every ancestor of the report, and the DWH multi-asset whole (it cannot be subset)
-        measure(args.project, events, ["--partition-range", f"{first}...{last}"],
-                "*metrics_report," + ",".join(DWH_TABLES))
+        measure(
+            args.project, events, ["--partition-range", f"{first}...{last}"], "*metrics_report," + ",".join(DWH_TABLES)
+        )
 
 
 if __name__ == "__main__":

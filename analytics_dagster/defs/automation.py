@@ -20,7 +20,6 @@ FOLLOWS_UPSTREAM = (
 ).with_label("when an upstream partition of the same day is updated")
 
 
-
 def stage_sensor(stage: str, description: str) -> dg.AutomationConditionSensorDefinition:
     return dg.AutomationConditionSensorDefinition(
         f"{stage}_automation",
@@ -32,7 +31,7 @@ def stage_sensor(stage: str, description: str) -> dg.AutomationConditionSensorDe
 
 
 dwh_automation = stage_sensor("dwh", "Loads a day into the warehouse when its raw data is updated.")
-metrics_automation = stage_sensor("metrics", "Recomputes the metric days an updated upload day touches, and their "
-                                             "reports.")
+metrics_automation = stage_sensor(
+    "metrics", "Recomputes the metric days an updated upload day touches, and their reports."
+)
 replays_automation = stage_sensor("replays", "Builds the day's session-replay digest when its events are updated.")
-

@@ -15,8 +15,13 @@ class DayOutcome(Protocol):
     warn_only: bool
 
 
-def record_days(context: dg.AssetExecutionContext, metadata_by_day: Mapping[str, dict],
-                asset_key: dg.AssetKey | None = None, *, run_fails: bool = False) -> Iterator[dg.AssetMaterialization]:
+def record_days(
+    context: dg.AssetExecutionContext,
+    metadata_by_day: Mapping[str, dict],
+    asset_key: dg.AssetKey | None = None,
+    *,
+    run_fails: bool = False,
+) -> Iterator[dg.AssetMaterialization]:
     """Each day's metadata on its own partition. The run's partitions get it on their materialization; the other
     days the run recomputed (earlier metric days), and every stored day of a run about to fail (a failing step
     records no materialization of its outputs), get a materialization event of their own, which the asset body
@@ -36,18 +41,26 @@ def combined_checks(outcomes_by_day: Mapping[str, Mapping[tuple[str, str], DayOu
     checks = dict.fromkeys(check for outcomes in outcomes_by_day.values() for check in outcomes)
     results = []
     for asset, name in checks:
-        per_day = {day: outcomes[(asset, name)] for day, outcomes in outcomes_by_day.items()
-                   if (asset, name) in outcomes}
+        per_day = {
+            day: outcomes[(asset, name)] for day, outcomes in outcomes_by_day.items() if (asset, name) in outcomes
+        }
         failing = [day for day, outcome in per_day.items() if not outcome.passed]
         blocking = [day for day in failing if not per_day[day].warn_only]
-        metadata: dict[str, Any] = {"days": f"{min(per_day)}..{max(per_day)}",
-                                    "failing_days": ", ".join(failing) or "none"}
+        metadata: dict[str, Any] = {
+            "days": f"{min(per_day)}..{max(per_day)}",
+            "failing_days": ", ".join(failing) or "none",
+        }
         if len(per_day) == 1:
             metadata.update(next(iter(per_day.values())).metadata)
         else:
             metadata["per_day"] = dg.MetadataValue.json({day: o.metadata for day, o in per_day.items()})
-        results.append(dg.AssetCheckResult(
-            asset_key=asset, check_name=name, passed=not failing, metadata=metadata,
-            severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
-        ))
+        results.append(
+            dg.AssetCheckResult(
+                asset_key=asset,
+                check_name=name,
+                passed=not failing,
+                metadata=metadata,
+                severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+            )
+        )
     return results

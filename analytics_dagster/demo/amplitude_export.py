@@ -58,55 +58,103 @@ class _RenderedSession:
         self.remaining = n
 
 
-def _line_templates(u: dict, i: int, project_id: int, session_id: int, server: bool,
-                   states: set[int], exp_variant: str) -> dict[int, bytes]:
+def _line_templates(
+    u: dict, i: int, project_id: int, session_id: int, server: bool, states: set[int], exp_variant: str
+) -> dict[int, bytes]:
     """One %-template per state bit combination used in the session."""
     ci = u["city"][i]
     c = CITIES[ci]
     pl = WEB_PLATFORMS[u["platform"][i]]
     library = AMPLITUDE_SERVER_LIBRARY if server else AMPLITUDE_LIBRARY
-    p1 = (b'","$insert_key":null,"$schema":12,"adid":null,"amplitude_attribution_ids":null,'
-          b'"amplitude_event_type":null,"amplitude_id":' + str(u["amplitude_id"][i]).encode()
-          + b',"app":' + str(project_id).encode() + b',"city":' + _json(c[0]) + b',"client_event_time":"')
-    p2 = (b'","country":' + _json(c[1])
-          + b',"data":{"path":"/2/httpapi","group_first_event":{},"group_ids":{}},"data_type":"event",'
-          b'"device_brand":null,"device_carrier":null,"device_family":' + _json(pl[0])
-          + b',"device_id":' + _json(u["device_id"][i].decode()) + b',"device_manufacturer":null,'
-          b'"device_model":' + _json(pl[2]) + b',"device_type":' + _json(pl[1]) + b',"dma":' + _json(c[4])
-          + b',"event_id":')
-    p3 = (b',"global_user_properties":{},"group_properties":{},"groups":{},"idfa":null,"ip_address":'
-          + _json(u["ip"][i]) + b',"is_attribution_event":false,"language":' + _json(c[6])
-          + b',"library":' + _json(library) + b',"location_lat":null,"location_lng":null,"os_name":'
-          + _json(u["browser"][i]) + b',"os_version":' + _json(u["browser_version"][i])
-          + b',"partner_id":null,"paying":null,"plan":{},"platform":"Web","processed_time":"')
+    p1 = (
+        b'","$insert_key":null,"$schema":12,"adid":null,"amplitude_attribution_ids":null,'
+        b'"amplitude_event_type":null,"amplitude_id":'
+        + str(u["amplitude_id"][i]).encode()
+        + b',"app":'
+        + str(project_id).encode()
+        + b',"city":'
+        + _json(c[0])
+        + b',"client_event_time":"'
+    )
+    p2 = (
+        b'","country":'
+        + _json(c[1])
+        + b',"data":{"path":"/2/httpapi","group_first_event":{},"group_ids":{}},"data_type":"event",'
+        b'"device_brand":null,"device_carrier":null,"device_family":'
+        + _json(pl[0])
+        + b',"device_id":'
+        + _json(u["device_id"][i].decode())
+        + b',"device_manufacturer":null,'
+        b'"device_model":'
+        + _json(pl[2])
+        + b',"device_type":'
+        + _json(pl[1])
+        + b',"dma":'
+        + _json(c[4])
+        + b',"event_id":'
+    )
+    p3 = (
+        b',"global_user_properties":{},"group_properties":{},"groups":{},"idfa":null,"ip_address":'
+        + _json(u["ip"][i])
+        + b',"is_attribution_event":false,"language":'
+        + _json(c[6])
+        + b',"library":'
+        + _json(library)
+        + b',"location_lat":null,"location_lng":null,"os_name":'
+        + _json(u["browser"][i])
+        + b',"os_version":'
+        + _json(u["browser_version"][i])
+        + b',"partner_id":null,"paying":null,"plan":{},"platform":"Web","processed_time":"'
+    )
     p4 = b'","region":' + _json(c[3]) + b',"sample_rate":null,"server_received_time":"'
     creation = u["creation"][i]
-    p5 = (b'","session_id":' + str(session_id).encode() + b',"source_id":null,"start_version":null,'
-          b'"user_creation_time":"' + creation + b'","user_id":')
-    p6 = b',"version_name":' + _json(u["version"][i]) + b'}\n'
+    p5 = (
+        b'","session_id":' + str(session_id).encode() + b',"source_id":null,"start_version":null,'
+        b'"user_creation_time":"' + creation + b'","user_id":'
+    )
+    p6 = b',"version_name":' + _json(u["version"][i]) + b"}\n"
     out = {}
     for st in states:
         up: dict[str, Any] = {}
         if st & KNOWS_PROFILE:
-            up = {"birth_year": u["birth_year"][i], "gender": u["gender"][i],
-                  "registration_date": u["registration_date"][i], "initial_utm_source": u["utm"][i],
-                  "plan": u["plan"][i], "city": c[0], "app_version": u["version"][i]}
+            up = {
+                "birth_year": u["birth_year"][i],
+                "gender": u["gender"][i],
+                "registration_date": u["registration_date"][i],
+                "initial_utm_source": u["utm"][i],
+                "plan": u["plan"][i],
+                "city": c[0],
+                "app_version": u["version"][i],
+            }
         else:
             up = {"initial_utm_source": u["utm"][i], "app_version": u["version"][i]}
         if st & KNOWS_EXPERIMENT:
             up[EXPERIMENT_USER_PROPERTY] = exp_variant
         uid = _json(u["user_id"][i]) if st & KNOWS_USER_ID else b"null"
-        tmpl = (b'{"$insert_id":"%s' + _escape_percent(p1) + b'%s","client_upload_time":"%s' + _escape_percent(p2)
-                + b'%d,"event_properties":%s,"event_time":"%s","event_type":%s' + _escape_percent(p3) + b'%s'
-                + _escape_percent(p4) + b'%s","server_upload_time":"%s' + _escape_percent(p5) + _escape_percent(uid)
-                + b',"user_properties":' + _escape_percent(_json(up)) + b',"uuid":"%s"' + _escape_percent(p6))
+        tmpl = (
+            b'{"$insert_id":"%s'
+            + _escape_percent(p1)
+            + b'%s","client_upload_time":"%s'
+            + _escape_percent(p2)
+            + b'%d,"event_properties":%s,"event_time":"%s","event_type":%s'
+            + _escape_percent(p3)
+            + b"%s"
+            + _escape_percent(p4)
+            + b'%s","server_upload_time":"%s'
+            + _escape_percent(p5)
+            + _escape_percent(uid)
+            + b',"user_properties":'
+            + _escape_percent(_json(up))
+            + b',"uuid":"%s"'
+            + _escape_percent(p6)
+        )
         out[st] = tmpl
     return out
 
 
-
-def write_amplitude_export_zip(day: dt.date | str, dest: str | os.PathLike, *, events_per_day: int,
-                               project_id: int = 100001, seed: int = 42) -> DemoSummary:
+def write_amplitude_export_zip(
+    day: dt.date | str, dest: str | os.PathLike, *, events_per_day: int, project_id: int = 100001, seed: int = 42
+) -> DemoSummary:
     """Write the Amplitude Export API ZIP of Moscow day ``day`` to ``dest`` (streaming; bounded memory)."""
     d = as_date(day)
     day_number = day_number_of(d)
@@ -187,9 +235,10 @@ def write_amplitude_export_zip(day: dt.date | str, dest: str | os.PathLike, *, e
                         pattern = int(ar.s_pattern[s])
                         events, states = web_session_events(rnd, pattern, int(ar.s_n[s]), u, i, bool(ar.s_first[s]))
                         variant = "treatment" if u["treatment"][i] else "control"
-                        tm = _line_templates(u, i, project_id, int(sess_id[s]), pattern == SERVER_PATTERN,
-                                            set(states), variant)
-                        replay = (f"{u['device_id'][i].decode()}/{int(sess_id[s])}" if ar.s_replay[s] else None)
+                        tm = _line_templates(
+                            u, i, project_id, int(sess_id[s]), pattern == SERVER_PATTERN, set(states), variant
+                        )
+                        replay = f"{u['device_id'][i].decode()}/{int(sess_id[s])}" if ar.s_replay[s] else None
                         r = cache[s] = _RenderedSession(tm, events, states, replay, int(ar.s_n[s]))
                         users_seen.add(u["key"][s])
                     etype, props = r.events[p]
@@ -197,8 +246,18 @@ def write_amplitude_export_zip(day: dt.date | str, dest: str | os.PathLike, *, e
                         props = dict(props)
                         props[REPLAY_PROPERTY] = r.replay
                     line = r.tmpl[r.states[p]] % (
-                        ev_ins[j], f_cet[j], f_cut[j], int(s_event0[s]) + p, orjson.dumps(props), f_et[j],
-                        event_name_json(etype), f_proc[j], f_recv[j], f_up[j], ev_uuid[j])
+                        ev_ins[j],
+                        f_cet[j],
+                        f_cut[j],
+                        int(s_event0[s]) + p,
+                        orjson.dumps(props),
+                        f_et[j],
+                        event_name_json(etype),
+                        f_proc[j],
+                        f_recv[j],
+                        f_up[j],
+                        ev_uuid[j],
+                    )
                     buf.append(line)
                     if dm[j]:
                         if dn_next[j] and h < 23:
@@ -223,7 +282,13 @@ def write_amplitude_export_zip(day: dt.date | str, dest: str | os.PathLike, *, e
             if first_hour is None:
                 first_hour = h
     os.replace(tmp, dest)
-    return DemoSummary(events=written, files=files, bytes=os.path.getsize(dest), users=len(users_seen),
-                       sessions=int(ns - server.sum()), late_events=int(late.sum()), duplicates=dups_written,
-                       first_hour=first_hour)
-
+    return DemoSummary(
+        events=written,
+        files=files,
+        bytes=os.path.getsize(dest),
+        users=len(users_seen),
+        sessions=int(ns - server.sum()),
+        late_events=int(late.sum()),
+        duplicates=dups_written,
+        first_hour=first_hour,
+    )

@@ -92,9 +92,12 @@ def _build_number(version: str) -> str:
 def _device_fragment(u: dict, i: int, profile: bool, sess_num: int, application_id: int, fields: tuple) -> bytes:
     vals = {
         "app_build_number": _build_number(u["app_version_name"][i]),
-        "appmetrica_device_id": u["appmetrica_device_id"][i], "installation_id": u["installation_id"][i],
-        "profile_id": u["profile_id"][i] if profile else "", "session_id": str(sess_num),
-        "app_package_name": APPMETRICA_PACKAGE, "application_id": str(application_id),
+        "appmetrica_device_id": u["appmetrica_device_id"][i],
+        "installation_id": u["installation_id"][i],
+        "profile_id": u["profile_id"][i] if profile else "",
+        "session_id": str(sess_num),
+        "app_package_name": APPMETRICA_PACKAGE,
+        "application_id": str(application_id),
     }
     d = {}
     for f in fields:
@@ -102,9 +105,15 @@ def _device_fragment(u: dict, i: int, profile: bool, sess_num: int, application_
     return orjson.dumps(d)[1:-1]
 
 
-def write_appmetrica_events_json(day: dt.date | str, dest: str | os.PathLike, *, events_per_day: int,
-                                 application_id: int = 4000001, seed: int = 42, gzip_output: bool = False
-                                 ) -> DemoSummary:
+def write_appmetrica_events_json(
+    day: dt.date | str,
+    dest: str | os.PathLike,
+    *,
+    events_per_day: int,
+    application_id: int = 4000001,
+    seed: int = 42,
+    gzip_output: bool = False,
+) -> DemoSummary:
     """Write the Logs API ``events.json`` body of Moscow day ``day`` (by event_receive_datetime)."""
     d, day_number, ar, u, s_recv, sess_num = _mobile_day(day, events_per_day, seed)
     nev = len(ar.e_pos)
@@ -120,7 +129,7 @@ def write_appmetrica_events_json(day: dt.date | str, dest: str | os.PathLike, *,
     try:
         chunk = 65536
         for lo in range(0, nev, chunk):
-            idx = order[lo:lo + chunk]
+            idx = order[lo : lo + chunk]
             es = ar.e_sess[idx].tolist()
             ep = ar.e_pos[idx].tolist()
             f_edt = moscow_datetimes(ev_sec[idx])
@@ -131,17 +140,28 @@ def write_appmetrica_events_json(day: dt.date | str, dest: str | os.PathLike, *,
                 c = cache.get(s)
                 if c is None:
                     rnd = random.Random(sess_seed[s])
-                    events, prof = mobile_session_events(rnd, int(ar.s_pattern[s]), int(ar.s_n[s]), u, s,
-                                                bool(ar.s_first[s]))
-                    frags = {pv: _device_fragment(u, s, pv, int(sess_num[s]), application_id, dev_fields)
-                             for pv in set(prof)}
+                    events, prof = mobile_session_events(
+                        rnd, int(ar.s_pattern[s]), int(ar.s_n[s]), u, s, bool(ar.s_first[s])
+                    )
+                    frags = {
+                        pv: _device_fragment(u, s, pv, int(sess_num[s]), application_id, dev_fields) for pv in set(prof)
+                    }
                     c = cache[s] = [events, prof, frags]
                     users.add(u["key"][s])
                 name, attrs = c[0][p]
-                w.add(b'{"event_name":%s,"event_json":%s,"event_datetime":"%s","event_timestamp":"%d",'
-                      b'"event_receive_datetime":"%s","event_receive_timestamp":"%d",%s}' % (
-                          event_name_json(name), orjson.dumps(orjson.dumps(attrs).decode()), f_edt[j].encode(),
-                          f_ets[j], f_rdt[j].encode(), f_rts[j], c[2][c[1][p]]))
+                w.add(
+                    b'{"event_name":%s,"event_json":%s,"event_datetime":"%s","event_timestamp":"%d",'
+                    b'"event_receive_datetime":"%s","event_receive_timestamp":"%d",%s}'
+                    % (
+                        event_name_json(name),
+                        orjson.dumps(orjson.dumps(attrs).decode()),
+                        f_edt[j].encode(),
+                        f_ets[j],
+                        f_rdt[j].encode(),
+                        f_rts[j],
+                        c[2][c[1][p]],
+                    )
+                )
                 remaining[s] -= 1
                 if remaining[s] == 0:
                     del cache[s]
@@ -149,13 +169,27 @@ def write_appmetrica_events_json(day: dt.date | str, dest: str | os.PathLike, *,
     except BaseException:
         w.abort()
         raise
-    return DemoSummary(events=nev, files=1, bytes=size, users=len(users), sessions=len(ar.s_n),
-                       late_events=int((ar.s_delay[ar.e_sess] > 0).sum()), duplicates=0)
+    return DemoSummary(
+        events=nev,
+        files=1,
+        bytes=size,
+        users=len(users),
+        sessions=len(ar.s_n),
+        late_events=int((ar.s_delay[ar.e_sess] > 0).sum()),
+        duplicates=0,
+    )
 
 
-def write_appmetrica_table_json(table: str, day: dt.date | str, dest: str | os.PathLike, *, events_per_day: int,
-                                application_id: int = 4000001, seed: int = 42, gzip_output: bool = False
-                                ) -> DemoSummary:
+def write_appmetrica_table_json(
+    table: str,
+    day: dt.date | str,
+    dest: str | os.PathLike,
+    *,
+    events_per_day: int,
+    application_id: int = 4000001,
+    seed: int = 42,
+    gzip_output: bool = False,
+) -> DemoSummary:
     """Write the Logs API body of ``installations`` or ``sessions_starts`` for Moscow day ``day``
     (by receive date), consistent with :func:`write_appmetrica_events_json` of the same arguments."""
     if table not in ("installations", "sessions_starts"):
@@ -170,15 +204,21 @@ def write_appmetrica_table_json(table: str, day: dt.date | str, dest: str | os.P
             recv = int(s_recv[s])
             tr = TRACKERS[u["tracker"][s]]
             click = inst - 60 - int(hash64(seed, "mob-click", u["key"][s])[0] % 3000) if tr[0] else None
-            rec = {"application_id": str(application_id), "installation_id": u["installation_id"][s],
-                   "appmetrica_device_id": u["appmetrica_device_id"][s],
-                   "install_datetime": moscow_datetimes(np.array([inst]))[0], "install_timestamp": str(inst),
-                   "install_receive_datetime": moscow_datetimes(np.array([recv]))[0],
-                   "install_receive_timestamp": str(recv),
-                   "is_reinstallation": "false", "match_type": tr[2], "tracker_name": tr[0],
-                   "publisher_name": tr[1],
-                   "click_datetime": moscow_datetimes(np.array([click]))[0] if click else "",
-                   "click_timestamp": str(click) if click else ""}
+            rec = {
+                "application_id": str(application_id),
+                "installation_id": u["installation_id"][s],
+                "appmetrica_device_id": u["appmetrica_device_id"][s],
+                "install_datetime": moscow_datetimes(np.array([inst]))[0],
+                "install_timestamp": str(inst),
+                "install_receive_datetime": moscow_datetimes(np.array([recv]))[0],
+                "install_receive_timestamp": str(recv),
+                "is_reinstallation": "false",
+                "match_type": tr[2],
+                "tracker_name": tr[0],
+                "publisher_name": tr[1],
+                "click_datetime": moscow_datetimes(np.array([click]))[0] if click else "",
+                "click_timestamp": str(click) if click else "",
+            }
             for f in DEVICE_FIELDS:
                 rec[f] = APPMETRICA_PACKAGE if f == "app_package_name" else u[f][s]
             rec["google_aid"] = u["google_aid"][s]
@@ -191,12 +231,18 @@ def write_appmetrica_table_json(table: str, day: dt.date | str, dest: str | os.P
             st = ar.s_start[s] // 1000
             recv = int(s_recv[s])
             profile = u["registered"][s] and not ar.s_first[s]
-            base = orjson.loads(b"{" + _device_fragment(u, s, profile, int(sess_num[s]), application_id,
-                                                 EVENT_FIELDS[6:]) + b"}")
-            rec = {"application_id": str(application_id), "session_id": str(int(sess_num[s])),
-                   "session_start_datetime": moscow_datetimes(np.array([st]))[0], "session_start_timestamp": str(st),
-                   "session_start_receive_datetime": moscow_datetimes(np.array([recv]))[0],
-                   "session_start_receive_timestamp": str(recv), **base}
+            base = orjson.loads(
+                b"{" + _device_fragment(u, s, profile, int(sess_num[s]), application_id, EVENT_FIELDS[6:]) + b"}"
+            )
+            rec = {
+                "application_id": str(application_id),
+                "session_id": str(int(sess_num[s])),
+                "session_start_datetime": moscow_datetimes(np.array([st]))[0],
+                "session_start_timestamp": str(st),
+                "session_start_receive_datetime": moscow_datetimes(np.array([recv]))[0],
+                "session_start_receive_timestamp": str(recv),
+                **base,
+            }
             recs.append((recv, s, orjson.dumps({k: rec[k] for k in SESSION_START_FIELDS})))
             users.add(u["key"][s])
     recs.sort(key=lambda r: (r[0], r[1]))

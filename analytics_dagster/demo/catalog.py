@@ -113,35 +113,87 @@ CITIES = (
     ("Belgrade", "Serbia", "RS", "Central Serbia", None, 2, "Russian", 44.7866, 20.4489, (93, 109)),
     ("Berlin", "Germany", "DE", "Land Berlin", None, 3, "German", 52.5200, 13.4050, (77, 91)),
     ("London", "United Kingdom", "GB", "England", None, 2, "English", 51.5072, -0.1276, (81, 86)),
-    ("New York", "United States", "US", "New York", "New York, NY", 3, "English", 40.7128, -74.0060,
-     (24, 68, 72)),
-    ("San Francisco", "United States", "US", "California", "San Francisco-Oakland-San Jose, CA", 2, "English",
-     37.7749, -122.4194, (98, 73)),
+    ("New York", "United States", "US", "New York", "New York, NY", 3, "English", 40.7128, -74.0060, (24, 68, 72)),
+    (
+        "San Francisco",
+        "United States",
+        "US",
+        "California",
+        "San Francisco-Oakland-San Jose, CA",
+        2,
+        "English",
+        37.7749,
+        -122.4194,
+        (98, 73),
+    ),
 )
 CITY_WEIGHTS = [c[5] for c in CITIES]
 # device_family, device_type, device_model, [(browser, version at reference day, reference day,
 # days per major version, weight)], weight -- browsers update over time, users lag 0-2 versions behind
 WEB_PLATFORMS = (
-    ("Windows", "Windows", "Windows", (("Chrome", 120, "2023-12-05", 28, 0.7), ("Edge", 120, "2023-12-07", 28, 0.15),
-                                       ("Firefox", 121, "2023-12-19", 28, 0.15)), 0.45),
-    ("Mac", "Mac", "Mac OS", (("Chrome", 120, "2023-12-05", 28, 0.55), ("Safari", 17, "2023-09-18", 365, 0.45)),
-     0.20),
+    (
+        "Windows",
+        "Windows",
+        "Windows",
+        (
+            ("Chrome", 120, "2023-12-05", 28, 0.7),
+            ("Edge", 120, "2023-12-07", 28, 0.15),
+            ("Firefox", 121, "2023-12-19", 28, 0.15),
+        ),
+        0.45,
+    ),
+    ("Mac", "Mac", "Mac OS", (("Chrome", 120, "2023-12-05", 28, 0.55), ("Safari", 17, "2023-09-18", 365, 0.45)), 0.20),
     ("Apple iPhone", "Apple iPhone", "iPhone", (("Mobile Safari", 17, "2023-09-18", 365, 1.0),), 0.15),
-    ("Android", "Android", "K", (("Chrome Mobile", 120, "2023-12-05", 28, 0.85),
-                                 ("Samsung Internet", 23, "2023-11-01", 120, 0.15)), 0.17),
-    ("Linux", "Linux", "Linux", (("Chrome", 120, "2023-12-05", 28, 0.6), ("Firefox", 121, "2023-12-19", 28, 0.4)),
-     0.03),
+    (
+        "Android",
+        "Android",
+        "K",
+        (("Chrome Mobile", 120, "2023-12-05", 28, 0.85), ("Samsung Internet", 23, "2023-11-01", 120, 0.15)),
+        0.17,
+    ),
+    (
+        "Linux",
+        "Linux",
+        "Linux",
+        (("Chrome", 120, "2023-12-05", 28, 0.6), ("Firefox", 121, "2023-12-19", 28, 0.4)),
+        0.03,
+    ),
 )
 UTM_SOURCES = ("google", "yandex", "direct", "vk", "telegram", "email", "facebook")
 UTM_WEIGHTS = (0.28, 0.30, 0.15, 0.09, 0.08, 0.05, 0.05)
 CATEGORIES = ("shoes", "jackets", "bags", "watches", "electronics", "books", "toys", "home")
-SEARCH_QUERIES = ("sneakers", "winter jacket", "backpack", "smart watch", "headphones", "lego", "coffee maker",
-              "running shoes", "laptop bag", "kindle")
-SEARCH_QUERIES_WITHOUT_RESULTS = ("sneekers nike 45.5", "iphone 17 pro max case titan", "жёлтый рюкзак", "ps6",
-                                  "asdfgh", "vintage leica m3", "кроссовки детские 19 размер")
+SEARCH_QUERIES = (
+    "sneakers",
+    "winter jacket",
+    "backpack",
+    "smart watch",
+    "headphones",
+    "lego",
+    "coffee maker",
+    "running shoes",
+    "laptop bag",
+    "kindle",
+)
+SEARCH_QUERIES_WITHOUT_RESULTS = (
+    "sneekers nike 45.5",
+    "iphone 17 pro max case titan",
+    "жёлтый рюкзак",
+    "ps6",
+    "asdfgh",
+    "vintage leica m3",
+    "кроссовки детские 19 размер",
+)
 BUTTONS = ("Add to wishlist", "Show more", "Filter", "Sort by price", "Size guide", "Share", "Subscribe")
-CONTENT_PAGES = ("/blog/how-to-choose-running-shoes", "/blog/gift-ideas", "/pricing", "/help/delivery",
-            "/help/returns", "/account", "/account/orders", "/promo/summer-sale")
+CONTENT_PAGES = (
+    "/blog/how-to-choose-running-shoes",
+    "/blog/gift-ideas",
+    "/pricing",
+    "/help/delivery",
+    "/help/returns",
+    "/account",
+    "/account/orders",
+    "/promo/summer-sale",
+)
 
 
 CURRENCY = "RUB"
@@ -154,14 +206,31 @@ def random_product(rnd: random.Random) -> tuple[int, str, int]:
     return pid, cat, price
 
 
-ANDROID_MODELS = (("Samsung", "Galaxy A54", 0.16), ("Samsung", "Galaxy S23", 0.08), ("Xiaomi", "Redmi Note 12", 0.16),
-            ("Xiaomi", "Redmi Note 13 Pro", 0.08), ("Xiaomi", "POCO X6 Pro", 0.06), ("HONOR", "X8a", 0.08),
-            ("realme", "C55", 0.06), ("Google", "Pixel 7", 0.03), ("TECNO", "Spark 20", 0.05),
-            ("Huawei", "nova Y70", 0.04), ("Samsung", "Galaxy Tab A8", 0.05), ("Xiaomi", "Pad 6", 0.03))
-IOS_MODELS = (("Apple", "iPhone 11", 0.14), ("Apple", "iPhone 12", 0.14), ("Apple", "iPhone 13", 0.18),
-        ("Apple", "iPhone 14", 0.14), ("Apple", "iPhone 15", 0.12), ("Apple", "iPhone 15 Pro", 0.08),
-        ("Apple", "iPhone SE (3rd generation)", 0.06), ("Apple", "iPad (9th generation)", 0.08),
-        ("Apple", "iPad Air (5th generation)", 0.06))
+ANDROID_MODELS = (
+    ("Samsung", "Galaxy A54", 0.16),
+    ("Samsung", "Galaxy S23", 0.08),
+    ("Xiaomi", "Redmi Note 12", 0.16),
+    ("Xiaomi", "Redmi Note 13 Pro", 0.08),
+    ("Xiaomi", "POCO X6 Pro", 0.06),
+    ("HONOR", "X8a", 0.08),
+    ("realme", "C55", 0.06),
+    ("Google", "Pixel 7", 0.03),
+    ("TECNO", "Spark 20", 0.05),
+    ("Huawei", "nova Y70", 0.04),
+    ("Samsung", "Galaxy Tab A8", 0.05),
+    ("Xiaomi", "Pad 6", 0.03),
+)
+IOS_MODELS = (
+    ("Apple", "iPhone 11", 0.14),
+    ("Apple", "iPhone 12", 0.14),
+    ("Apple", "iPhone 13", 0.18),
+    ("Apple", "iPhone 14", 0.14),
+    ("Apple", "iPhone 15", 0.12),
+    ("Apple", "iPhone 15 Pro", 0.08),
+    ("Apple", "iPhone SE (3rd generation)", 0.06),
+    ("Apple", "iPad (9th generation)", 0.08),
+    ("Apple", "iPad Air (5th generation)", 0.06),
+)
 ANDROID_VERSIONS = (("11", 0.1), ("12", 0.17), ("13", 0.3), ("14", 0.33), ("15", 0.1))
 IOS_VERSIONS = (("16.7.8", 0.12), ("17.5.1", 0.3), ("17.6.1", 0.28), ("18.0", 0.15), ("18.1.1", 0.15))
 # country ISO -> (mcc, [(operator, mnc, weight)])
@@ -178,7 +247,10 @@ OPERATORS = {
     "US": ("310", (("T-Mobile", "260", 0.5), ("AT&T", "410", 0.5))),
 }
 LOCALES = {"Russian": "ru_RU", "German": "de_DE", "English": "en_US"}
-TRACKERS = (("", "", "", 0.55), ("Yandex Direct", "Yandex.Direct", "referrer", 0.2),
-             ("VK Ads", "VK Ads", "fingerprint", 0.12), ("Google Ads", "Google Ads", "referrer", 0.08),
-             ("Telegram Ads", "Telegram", "fingerprint", 0.05))
-
+TRACKERS = (
+    ("", "", "", 0.55),
+    ("Yandex Direct", "Yandex.Direct", "referrer", 0.2),
+    ("VK Ads", "VK Ads", "fingerprint", 0.12),
+    ("Google Ads", "Google Ads", "referrer", 0.08),
+    ("Telegram Ads", "Telegram", "fingerprint", 0.05),
+)

@@ -59,4 +59,3 @@ def amplitude_window(day: dt.date | str) -> tuple[str, str]:
 
 def amplitude_member_name(project_id: int, utc_hour: dt.datetime) -> str:
     return f"{project_id}/{project_id}_{utc_hour:%Y-%m-%d}_{utc_hour.hour}#0.json.gz"
-

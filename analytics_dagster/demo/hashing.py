@@ -73,7 +73,6 @@ def uuid4_strings(h1: np.ndarray, h2: np.ndarray) -> list[bytes]:
     return out.view("S36").ravel().tolist()
 
 
-
 _EVENT_NAME_JSON: dict[str, bytes] = {}
 
 
@@ -82,4 +81,3 @@ def event_name_json(t: str) -> bytes:
     if b is None:
         b = _EVENT_NAME_JSON[t] = orjson.dumps(t)
     return b
-

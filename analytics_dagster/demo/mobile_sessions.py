@@ -19,14 +19,19 @@ from analytics_dagster.demo.population import ONBOARDING_PATTERN, PATTERN_NAMES,
 def _browse_step(rnd: random.Random, out: list) -> None:
     r = rnd.random()
     if r < 0.35:
-        out.append(("screen_view", {"screen": rnd.choice(("home", "catalog", "category", "favorites", "profile",
-                                                          "promo"))}))
+        out.append(
+            ("screen_view", {"screen": rnd.choice(("home", "catalog", "category", "favorites", "profile", "promo"))})
+        )
     elif r < 0.68:
         pid, cat, price = random_product(rnd)
         out.append(("product_view", {"screen": "product", "product_id": pid, "category": cat, "price": price}))
     elif r < 0.86:
-        out.append(("search", {"screen": "search", "query": rnd.choice(SEARCH_QUERIES),
-                               "results_count": rnd.randrange(3, 240)}))
+        out.append(
+            (
+                "search",
+                {"screen": "search", "query": rnd.choice(SEARCH_QUERIES), "results_count": rnd.randrange(3, 240)},
+            )
+        )
     elif r < 0.99:
         pid, cat, price = random_product(rnd)
         out.append(("add_to_cart", {"screen": "cart", "product_id": pid, "price": price}))
@@ -37,14 +42,26 @@ def _browse_step(rnd: random.Random, out: list) -> None:
 def _purchase_events(rnd: random.Random, full: bool) -> list:
     pid, cat, price = random_product(rnd)
     qty = 1 if rnd.random() < 0.8 else 2
-    ev = [("product_view", {"screen": "product", "product_id": pid, "category": cat, "price": price}),
-          ("add_to_cart", {"screen": "cart", "product_id": pid, "price": price, "quantity": qty})]
+    ev = [
+        ("product_view", {"screen": "product", "product_id": pid, "category": cat, "price": price}),
+        ("add_to_cart", {"screen": "cart", "product_id": pid, "price": price, "quantity": qty}),
+    ]
     if full:
         ev.append(("screen_view", {"screen": "cart"}))
     ev.append(("checkout_start", {"screen": "checkout", "cart_value": price * qty, "items": qty}))
-    ev.append(("purchase", {"screen": "checkout", "order_id": f"ORD-{rnd.randrange(10**8, 10**9)}",
-                            "revenue": price * qty, "currency": CURRENCY, "items": qty,
-                            "payment_method": rnd.choice(("card", "card", "sbp", "google_pay"))}))
+    ev.append(
+        (
+            "purchase",
+            {
+                "screen": "checkout",
+                "order_id": f"ORD-{rnd.randrange(10**8, 10**9)}",
+                "revenue": price * qty,
+                "currency": CURRENCY,
+                "items": qty,
+                "payment_method": rnd.choice(("card", "card", "sbp", "google_pay")),
+            },
+        )
+    )
     if full:
         ev.append(("screen_view", {"screen": "order_success"}))
     return ev
@@ -56,7 +73,8 @@ def mobile_session_events(rnd: random.Random, pattern: int, n: int, u: dict, i: 
     exposed = u["exposed"][i]
     if pattern == SERVER_PATTERN:
         return [("push_opened", {"campaign": rnd.choice(("weekly_digest", "abandoned_cart", "promo"))})], [
-            registered and not first]
+            registered and not first
+        ]
     if pattern == ONBOARDING_PATTERN:
         pre: list = [("screen_view", {"screen": "onboarding"})]
         prof = [False]
@@ -92,14 +110,18 @@ def mobile_session_events(rnd: random.Random, pattern: int, n: int, u: dict, i: 
     elif name == "payment_failure":
         pid, cat, price = random_product(rnd)
         msg = rnd.choice(ERROR_MESSAGES["payment_failure"])
-        core = [("product_view", {"screen": "product", "product_id": pid, "category": cat, "price": price}),
-                ("add_to_cart", {"screen": "cart", "product_id": pid, "price": price, "quantity": 1}),
-                ("checkout_start", {"screen": "checkout", "cart_value": price, "items": 1})]
+        core = [
+            ("product_view", {"screen": "product", "product_id": pid, "category": cat, "price": price}),
+            ("add_to_cart", {"screen": "cart", "product_id": pid, "price": price, "quantity": 1}),
+            ("checkout_start", {"screen": "checkout", "cart_value": price, "items": 1}),
+        ]
         core += [("payment_error", {"screen": "checkout", "error_message": msg, "amount": price})] * 2
         core.append(("screen_view", {"screen": "cart"}))
     elif name == "search_no_results":
-        core = [("search", {"screen": "search", "query": q, "results_count": 0})
-                for q in rnd.sample(SEARCH_QUERIES_WITHOUT_RESULTS, 3)]
+        core = [
+            ("search", {"screen": "search", "query": q, "results_count": 0})
+            for q in rnd.sample(SEARCH_QUERIES_WITHOUT_RESULTS, 3)
+        ]
         core.append(("screen_view", {"screen": "catalog"}))
     elif name == "login_loop":
         msg = ERROR_MESSAGES["login_loop"][0]
@@ -109,8 +131,11 @@ def mobile_session_events(rnd: random.Random, pattern: int, n: int, u: dict, i: 
     else:
         msg = rnd.choice(ERROR_MESSAGES["error_page"])
         scr = rnd.choice(("checkout", "orders", "catalog"))
-        core = [("app_error", {"screen": scr, "error_message": msg}), ("screen_view", {"screen": scr}),
-                ("app_error", {"screen": scr, "error_message": msg})]
+        core = [
+            ("app_error", {"screen": scr, "error_message": msg}),
+            ("screen_view", {"screen": scr}),
+            ("app_error", {"screen": scr, "error_message": msg}),
+        ]
     head = [("screen_view", {"screen": "home"})]
     fill = []
     for _ in range(n - 1 - len(core)):

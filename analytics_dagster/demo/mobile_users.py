@@ -25,8 +25,9 @@ from analytics_dagster.demo.population import MOBILE, WEB, cohort_sizes, first_s
 from analytics_dagster.demo.web_users import web_user_ids
 
 
-def mobile_users(seed: int, cohort: np.ndarray, idx: np.ndarray, dn_state: np.ndarray, events_per_day: int
-               ) -> dict[str, list]:
+def mobile_users(
+    seed: int, cohort: np.ndarray, idx: np.ndarray, dn_state: np.ndarray, events_per_day: int
+) -> dict[str, list]:
     pop = MOBILE
     key = (cohort.astype(np.int64) << 24) | idx
     flags = user_flags(pop, seed, cohort, idx)
@@ -73,14 +74,42 @@ def mobile_users(seed: int, cohort: np.ndarray, idx: np.ndarray, dn_state: np.nd
         linked[li[~found]] = False
     tracker = pick_weighted(uniform(seed, "mob-tracker", key), [t[3] for t in TRACKERS])
     conn = np.where(uniform(seed, "mob-conn", key) < 0.55, "wifi", "cell")
-    out: dict[str, list] = {k: [] for k in ("os_name", "os_version", "device_manufacturer", "device_model",
-                                            "device_type", "device_locale", "city", "country_iso_code",
-                                            "operator_name", "mcc", "mnc", "google_aid", "ios_ifa",
-                                            "device_ipv6", "ios_ifv", "original_device_model", "windows_aid")}
+    out: dict[str, list] = {
+        k: []
+        for k in (
+            "os_name",
+            "os_version",
+            "device_manufacturer",
+            "device_model",
+            "device_type",
+            "device_locale",
+            "city",
+            "country_iso_code",
+            "operator_name",
+            "mcc",
+            "mnc",
+            "google_aid",
+            "ios_ifa",
+            "device_ipv6",
+            "ios_ifv",
+            "original_device_model",
+            "windows_aid",
+        )
+    }
     uop = uniform(seed, "mob-op", key).tolist()
-    for j, (is_ios, ma, mi, oa, oi, ci, l_, a, u_op) in enumerate(zip(
-            ios.tolist(), mod_a.tolist(), mod_i.tolist(), osv_a.tolist(), osv_i.tolist(), city.tolist(),
-            lat.tolist(), ad, uop)):
+    for j, (is_ios, ma, mi, oa, oi, ci, l_, a, u_op) in enumerate(
+        zip(
+            ios.tolist(),
+            mod_a.tolist(),
+            mod_i.tolist(),
+            osv_a.tolist(),
+            osv_i.tolist(),
+            city.tolist(),
+            lat.tolist(),
+            ad,
+            uop,
+        )
+    ):
         c = CITIES[ci]
         if is_ios:
             man, model, _ = IOS_MODELS[mi]
@@ -112,13 +141,22 @@ def mobile_users(seed: int, cohort: np.ndarray, idx: np.ndarray, dn_state: np.nd
         out["operator_name"].append(ops[k][0])
         out["mcc"].append(mcc)
         out["mnc"].append(ops[k][1])
-    out.update({
-        "key": key.tolist(), "appmetrica_device_id": [str(v) for v in dev_id.tolist()],
-        "installation_id": inst_hex, "profile_id": profile, "linked": linked.tolist(),
-        "registered": flags["registered"].tolist(), "treatment": flags["treatment"].tolist(),
-        "exposed": flags["exposed"].tolist(), "converts": flags["converts"].tolist(),
-        "signup_loops": flags["signup_loops"].tolist(), "app_version_name": version,
-        "connection_type": conn.tolist(), "tracker": tracker.tolist(),
-        "creation_ms": first_session_start(pop, seed, cohort, key).tolist() if len(key) else [],
-    })
+    out.update(
+        {
+            "key": key.tolist(),
+            "appmetrica_device_id": [str(v) for v in dev_id.tolist()],
+            "installation_id": inst_hex,
+            "profile_id": profile,
+            "linked": linked.tolist(),
+            "registered": flags["registered"].tolist(),
+            "treatment": flags["treatment"].tolist(),
+            "exposed": flags["exposed"].tolist(),
+            "converts": flags["converts"].tolist(),
+            "signup_loops": flags["signup_loops"].tolist(),
+            "app_version_name": version,
+            "connection_type": conn.tolist(),
+            "tracker": tracker.tolist(),
+            "creation_ms": first_session_start(pop, seed, cohort, key).tolist() if len(key) else [],
+        }
+    )
     return out

@@ -53,7 +53,6 @@ class DayPlan:
     s_upload: np.ndarray  # UTC ms of the batch upload for late sessions, 0 otherwise
 
 
-
 def plan_day(pop: Population, lam: float, seed: int, day_number: int) -> DayPlan:
     rng = np.random.Generator(np.random.PCG64(seed_of(seed, pop.name, "plan", day_number)))
     u_cohort, u_idx = active_users(pop, lam, seed, day_number)
@@ -71,8 +70,10 @@ def plan_day(pop: Population, lam: float, seed: int, day_number: int) -> DayPlan
     s_start = day_start_ms(day_number) + hour * HOUR_MS + rng.integers(0, HOUR_MS, m)
     if s_first.any():
         s_start[s_first] = first_session_start(pop, seed, u_cohort[s_user[s_first]], flags["key"][s_user[s_first]])
-    pat = np.minimum(np.searchsorted(np.cumsum(PATTERN_WEIGHTS) / PATTERN_WEIGHTS.sum(), rng.random(m), side="right"),
-                     len(PATTERN_WEIGHTS) - 1)
+    pat = np.minimum(
+        np.searchsorted(np.cumsum(PATTERN_WEIGHTS) / PATTERN_WEIGHTS.sum(), rng.random(m), side="right"),
+        len(PATTERN_WEIGHTS) - 1,
+    )
     login = PATTERN_NAMES.index("login_loop")
     browse = PATTERN_NAMES.index("browse")
     pat[(pat == login) & ~flags["registered"][s_user]] = browse
@@ -131,13 +132,21 @@ def plan_day(pop: Population, lam: float, seed: int, day_number: int) -> DayPlan
     up = np.where(late, np.minimum(up, day_start_ms(day_number + 1) + delay * DAY_MS - 2_500), 0)
     # concatenate server events at the end
     return DayPlan(
-        day_number=day_number, u_cohort=u_cohort, u_idx=u_idx,
-        s_user=np.r_[s_user, srv_users], s_start=np.r_[s_start, srv_start],
-        s_n=np.r_[s_n, np.ones(k_srv, np.int64)], s_pattern=np.r_[pat, np.full(k_srv, SERVER_PATTERN)],
-        s_delay=np.r_[delay, np.zeros(k_srv, np.int64)], s_replay=np.r_[replay, np.zeros(k_srv, bool)],
-        s_first=np.r_[s_first, np.zeros(k_srv, bool)], s_evbase=np.r_[s_evbase, np.full(k_srv, 900)],
-        s_seq=np.r_[s_seq, np.zeros(k_srv, np.int64)], s_ev0=np.r_[s_ev0, len(e_off) + np.arange(k_srv)],
-        e_off=np.r_[e_off, np.zeros(k_srv, np.int64)], s_upload=np.r_[up, np.zeros(k_srv, np.int64)],
+        day_number=day_number,
+        u_cohort=u_cohort,
+        u_idx=u_idx,
+        s_user=np.r_[s_user, srv_users],
+        s_start=np.r_[s_start, srv_start],
+        s_n=np.r_[s_n, np.ones(k_srv, np.int64)],
+        s_pattern=np.r_[pat, np.full(k_srv, SERVER_PATTERN)],
+        s_delay=np.r_[delay, np.zeros(k_srv, np.int64)],
+        s_replay=np.r_[replay, np.zeros(k_srv, bool)],
+        s_first=np.r_[s_first, np.zeros(k_srv, bool)],
+        s_evbase=np.r_[s_evbase, np.full(k_srv, 900)],
+        s_seq=np.r_[s_seq, np.zeros(k_srv, np.int64)],
+        s_ev0=np.r_[s_ev0, len(e_off) + np.arange(k_srv)],
+        e_off=np.r_[e_off, np.zeros(k_srv, np.int64)],
+        s_upload=np.r_[up, np.zeros(k_srv, np.int64)],
     )
 
 
@@ -160,8 +169,9 @@ def new_users_per_cohort(pop: Population, events_per_day: int) -> float:
     return events_per_day / per_event
 
 
-def plan_new_users(day: dt.date | str, *, events_per_day: int, seed: int = 42, source: str = "web"
-                   ) -> dict[str, np.ndarray]:
+def plan_new_users(
+    day: dt.date | str, *, events_per_day: int, seed: int = 42, source: str = "web"
+) -> dict[str, np.ndarray]:
     """The users acquired on ``day`` with their experiment flags (cheap; for checking A/B metrics).
 
     Returns arrays ``cohort, idx, registered, treatment, exposed, converts``.  ``converts`` is whether the
@@ -181,10 +191,10 @@ def user_variant(treatment: bool) -> str:
     return "treatment" if treatment else "control"
 
 
-
 @dataclass
 class DayArchive:
     """Sessions and events that land in one day's archive (plans D, D-1.. with the right delays)."""
+
     # per session (concatenated over plans)
     s_plan_dn: np.ndarray
     s_index: np.ndarray  # index inside its plan
@@ -212,9 +222,27 @@ def build_archive(pop: Population, events_per_day: int, seed: int, day_number: i
         p = plan_day(pop, lam, seed, day_number - k)
         sel = np.nonzero(p.s_delay == k)[0]
         parts.append((p, sel))
-    cols: dict[str, list] = {c: [] for c in ("s_plan_dn", "s_index", "s_cohort", "s_uidx", "s_start", "s_n",
-                                             "s_pattern", "s_delay", "s_replay", "s_first", "s_evbase",
-                                             "s_seq", "s_upload", "e_pos", "e_time", "e_sess")}
+    cols: dict[str, list] = {
+        c: []
+        for c in (
+            "s_plan_dn",
+            "s_index",
+            "s_cohort",
+            "s_uidx",
+            "s_start",
+            "s_n",
+            "s_pattern",
+            "s_delay",
+            "s_replay",
+            "s_first",
+            "s_evbase",
+            "s_seq",
+            "s_upload",
+            "e_pos",
+            "e_time",
+            "e_sess",
+        )
+    }
     base = 0
     for p, sel in parts:
         n = p.s_n[sel]
@@ -222,8 +250,7 @@ def build_archive(pop: Population, events_per_day: int, seed: int, day_number: i
         cols["s_index"].append(sel)
         cols["s_cohort"].append(p.u_cohort[p.s_user[sel]])
         cols["s_uidx"].append(p.u_idx[p.s_user[sel]])
-        for c in ("s_start", "s_n", "s_pattern", "s_delay", "s_replay", "s_first", "s_evbase", "s_seq",
-                  "s_upload"):
+        for c in ("s_start", "s_n", "s_pattern", "s_delay", "s_replay", "s_first", "s_evbase", "s_seq", "s_upload"):
             cols[c].append(getattr(p, c)[sel])
         tot = int(n.sum())
         ev0 = np.repeat(p.s_ev0[sel], n)
@@ -233,4 +260,3 @@ def build_archive(pop: Population, events_per_day: int, seed: int, day_number: i
         cols["e_sess"].append(base + np.repeat(np.arange(len(sel)), n))
         base += len(sel)
     return DayArchive(**{c: np.concatenate(v) for c, v in cols.items()})
-

@@ -19,8 +19,32 @@ from analytics_dagster.demo.days import HOUR_MS, day_number_of, day_start_ms
 from analytics_dagster.demo.hashing import hash64, uniform
 
 # relative activity of each Moscow hour of the day
-MOSCOW_HOUR_ACTIVITY = (0.9, 0.5, 0.3, 0.2, 0.2, 0.3, 0.6, 1.2, 2.0, 2.8, 3.2, 3.4, 3.5, 3.5, 3.4, 3.3, 3.3, 3.5, 3.9,
-                        4.4, 4.6, 4.2, 3.2, 1.9)
+MOSCOW_HOUR_ACTIVITY = (
+    0.9,
+    0.5,
+    0.3,
+    0.2,
+    0.2,
+    0.3,
+    0.6,
+    1.2,
+    2.0,
+    2.8,
+    3.2,
+    3.4,
+    3.5,
+    3.5,
+    3.4,
+    3.3,
+    3.3,
+    3.5,
+    3.9,
+    4.4,
+    4.6,
+    4.2,
+    3.2,
+    1.9,
+)
 _HOUR_SHARE = np.array(MOSCOW_HOUR_ACTIVITY) / sum(MOSCOW_HOUR_ACTIVITY)
 HOUR_CDF = np.cumsum(_HOUR_SHARE)
 FIRST_SESSION_HOUR_CDF = np.cumsum(_HOUR_SHARE[:22]) / _HOUR_SHARE[:22].sum()  # first sessions start before 22:00
@@ -75,8 +99,14 @@ def user_flags(pop: Population, seed: int, cohort: np.ndarray, idx: np.ndarray) 
     converts = uniform(seed, pop.name, "converts", key) < p
     u_loop = uniform(seed, pop.name, "signup_loop", key)
     loops = np.where(registered & (u_loop < 0.15), 2 + (u_loop * 1000).astype(np.int64) % 3, 0)
-    return {"key": key, "registered": registered, "treatment": treatment, "exposed": exposed,
-            "converts": converts, "signup_loops": loops}
+    return {
+        "key": key,
+        "registered": registered,
+        "treatment": treatment,
+        "exposed": exposed,
+        "converts": converts,
+        "signup_loops": loops,
+    }
 
 
 def first_session_start(pop: Population, seed: int, cohort: np.ndarray, key: np.ndarray) -> np.ndarray:
@@ -92,9 +122,9 @@ def first_session_start(pop: Population, seed: int, cohort: np.ndarray, key: np.
 def onboarding_core_length(pop: Population, flags: dict[str, np.ndarray]) -> np.ndarray:
     # landing + exposure + [signup page, started, loops x error, completed, identify] + onboarding page
     # + [product viewed, added, checkout, purchase] when converting
-    return (1 + flags["exposed"].astype(int) + flags["registered"] * (4 + flags["signup_loops"]) + 1
-            + flags["converts"] * 4)
-
+    return (
+        1 + flags["exposed"].astype(int) + flags["registered"] * (4 + flags["signup_loops"]) + 1 + flags["converts"] * 4
+    )
 
 
 def active_users(pop: Population, lam: float, seed: int, day_number: int) -> tuple[np.ndarray, np.ndarray]:
@@ -118,8 +148,9 @@ def active_users(pop: Population, lam: float, seed: int, day_number: int) -> tup
     for c, n, kk, kk1, off in zip(cohorts.tolist(), sizes.tolist(), k.tolist(), k1.tolist(), offs.tolist()):
         if kk <= 0:
             continue
-        j = np.concatenate([np.arange(kk1, dtype=np.int64),
-                            kk1 + (np.arange(kk - kk1, dtype=np.int64) + off) % max(n - kk1, 1)])
+        j = np.concatenate(
+            [np.arange(kk1, dtype=np.int64), kk1 + (np.arange(kk - kk1, dtype=np.int64) + off) % max(n - kk1, 1)]
+        )
         if n > 1:
             j = (j * pow(PERMUTATION_PRIME, -1, n)) % n
         out_i.append(j)
@@ -127,4 +158,3 @@ def active_users(pop: Population, lam: float, seed: int, day_number: int) -> tup
     if not out_c:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     return np.concatenate(out_c), np.concatenate(out_i)
-

@@ -24,7 +24,6 @@ def web_app_versions(day_number: np.ndarray | int, lag: np.ndarray | int) -> lis
     return [f"{1 + r // 26}.{r % 26}.{(r * 7) % 3}" for r in rel.tolist()]
 
 
-
 def web_users(seed: int, cohort: np.ndarray, idx: np.ndarray, dn_state: np.ndarray) -> dict[str, list]:
     """Attributes of web users (stable ones from the user hash; changing ones as of day dn_state)."""
     pop = WEB
@@ -44,8 +43,7 @@ def web_users(seed: int, cohort: np.ndarray, idx: np.ndarray, dn_state: np.ndarr
     ub = uniform(seed, "web-browser", key)
     uv = uniform(seed, "web-bver", key)
     browsers, versions = [], []
-    for pi, b, v, dn_s in zip(plat.tolist(), ub.tolist(), uv.tolist(),
-                              np.broadcast_to(dn_state, key.shape).tolist()):
+    for pi, b, v, dn_s in zip(plat.tolist(), ub.tolist(), uv.tolist(), np.broadcast_to(dn_state, key.shape).tolist()):
         opts = WEB_PLATFORMS[pi][3]
         j = int(pick_weighted(np.array([b]), [o[3] for o in opts])[0])
         name, ref, ref_day, period, _ = opts[j]
@@ -62,8 +60,9 @@ def web_users(seed: int, cohort: np.ndarray, idx: np.ndarray, dn_state: np.ndarr
     plan = np.where(upgrades & (age >= upg_age), "pro", "free").tolist()
     lag = (uniform(seed, "web-vlag", key) * 10).astype(np.int64)
     ver = web_app_versions(dn_state, lag)
-    skew = np.where(uniform(seed, "web-skew", key) < 0.8, 0,
-                    ((uniform(seed, "web-skew2", key) - 0.5) * 240_000).astype(np.int64)).tolist()
+    skew = np.where(
+        uniform(seed, "web-skew", key) < 0.8, 0, ((uniform(seed, "web-skew2", key) - 0.5) * 240_000).astype(np.int64)
+    ).tolist()
     ipu = hash64(seed, "web-ip", key)
     ips = []
     for ci, hv in zip(city.tolist(), ipu.tolist()):
@@ -74,12 +73,27 @@ def web_users(seed: int, cohort: np.ndarray, idx: np.ndarray, dn_state: np.ndarr
     method_index = pick_weighted(uniform(seed, "web-method", key), (0.6, 0.3, 0.1))
     method = np.array(["email", "google", "vk"])[method_index].tolist()
     return {
-        "key": key.tolist(), "device_id": dev, "amplitude_id": amp_id, "user_id": user_id,
-        "registered": flags["registered"].tolist(), "treatment": flags["treatment"].tolist(),
-        "exposed": flags["exposed"].tolist(), "converts": flags["converts"].tolist(),
-        "signup_loops": flags["signup_loops"].tolist(), "city": city.tolist(), "platform": plat.tolist(),
-        "browser": browsers, "browser_version": versions, "birth_year": birth, "gender": gender,
-        "utm": utm, "plan": plan, "version": ver, "skew": skew, "ip": ips, "creation": creation,
-        "registration_date": reg_date, "method": method,
+        "key": key.tolist(),
+        "device_id": dev,
+        "amplitude_id": amp_id,
+        "user_id": user_id,
+        "registered": flags["registered"].tolist(),
+        "treatment": flags["treatment"].tolist(),
+        "exposed": flags["exposed"].tolist(),
+        "converts": flags["converts"].tolist(),
+        "signup_loops": flags["signup_loops"].tolist(),
+        "city": city.tolist(),
+        "platform": plat.tolist(),
+        "browser": browsers,
+        "browser_version": versions,
+        "birth_year": birth,
+        "gender": gender,
+        "utm": utm,
+        "plan": plan,
+        "version": ver,
+        "skew": skew,
+        "ip": ips,
+        "creation": creation,
+        "registration_date": reg_date,
+        "method": method,
     }
-

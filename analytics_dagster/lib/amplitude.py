@@ -261,4 +261,3 @@ class AmplitudeExportClient:
             ) from error
         export.corrupt_members[path.name] = digest
         raise RetryableError(f"{what}: member {path.name} is corrupt, fetching it again ({error})") from error
-

@@ -97,7 +97,7 @@ class LogsBodyParser:
                     self._state = "done"
                     self._pos = len(buffer)
                 elif final or len(buffer) - position > 64:
-                    raise LogsBodyError(f"unexpected text after the last record: {buffer[position:position + 60]!r}")
+                    raise LogsBodyError(f"unexpected text after the last record: {buffer[position : position + 60]!r}")
                 break
             try:
                 record, end = self._json.raw_decode(buffer, position)

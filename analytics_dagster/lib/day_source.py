@@ -48,7 +48,5 @@ class WithoutClient:
 
 def files_preview(manifest: Manifest) -> str:
     rows = "\n".join(f"| {f.name} | {f.lines:,} | {f.bytes:,} |" for f in manifest.files[:PREVIEW_FILES])
-    more = (
-        f"\n\n…and {len(manifest.files) - PREVIEW_FILES} more files" if len(manifest.files) > PREVIEW_FILES else ""
-    )
+    more = f"\n\n…and {len(manifest.files) - PREVIEW_FILES} more files" if len(manifest.files) > PREVIEW_FILES else ""
     return f"| file | lines | bytes |\n|---|---:|---:|\n{rows}{more}"

@@ -143,8 +143,9 @@ def day_state(
     return DayState(day, status, (first, last), tuple(sorted(loaded)), events, tuple(not_loaded))
 
 
-def metric_days_touched(first_upload: dt.date, last_upload: dt.date, late_days: int, first_day: dt.date,
-                        computed: Iterable[dt.date] = ()) -> list[dt.date]:
+def metric_days_touched(
+    first_upload: dt.date, last_upload: dt.date, late_days: int, first_day: dt.date, computed: Iterable[dt.date] = ()
+) -> list[dt.date]:
     """The metric days whose figures the upload days ``first_upload..last_upload`` can change, to recompute.
 
     Upload day U carries events of U-late_days..U, so the metric days from ``first_upload - late_days`` (never

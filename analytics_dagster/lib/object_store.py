@@ -155,9 +155,7 @@ class LocalObjectStore(ObjectStore):
         if not base.exists():
             return []
         return sorted(
-            p.relative_to(self.root).as_posix()
-            for p in base.rglob("*")
-            if p.is_file() and not p.name.endswith(".tmp")
+            p.relative_to(self.root).as_posix() for p in base.rglob("*") if p.is_file() and not p.name.endswith(".tmp")
         )
 
     def exists(self, key: str) -> bool:

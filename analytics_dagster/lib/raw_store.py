@@ -13,7 +13,6 @@ The manifest lists every file with its size, line count and sha256; a day withou
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import hashlib
 import json
 import zipfile

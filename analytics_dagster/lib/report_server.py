@@ -54,4 +54,3 @@ def make_server(root: str | os.PathLike, host: str = "127.0.0.1", port: int = 0)
     server = ThreadingHTTPServer((host, port), partial(ReportRequestHandler, directory=str(root)))
     server.daemon_threads = True
     return server
-

@@ -6,7 +6,7 @@ for BigQuery, so one file serves every warehouse.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import sqlglot
@@ -16,7 +16,7 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 _SQLGLOT_DIALECTS = {"duckdb": "duckdb", "postgres": "postgres", "bigquery": "bigquery"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_sql(relative_path: str) -> str:
     path = SQL_DIR / relative_path
     if not path.is_file():

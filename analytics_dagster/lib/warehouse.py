@@ -33,9 +33,7 @@ class Warehouse(ABC):
     def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame: ...
 
     @abstractmethod
-    def replace_partition(
-        self, table: str, df: pd.DataFrame, *, partition_column: str, partition_value: Any
-    ) -> int:
+    def replace_partition(self, table: str, df: pd.DataFrame, *, partition_column: str, partition_value: Any) -> int:
         """Replaces the rows of ``table`` where ``partition_column = partition_value`` by ``df`` atomically."""
 
     def execute_file(self, relative_path: str, params: Mapping[str, Any] | None = None) -> None:
@@ -236,11 +234,16 @@ def bigquery_parameter(name: str, value: Any) -> Any:
     from google.cloud import bigquery
 
     kind = (
-        "BOOL" if isinstance(value, bool)
-        else "INT64" if isinstance(value, int)
-        else "FLOAT64" if isinstance(value, float)
-        else "TIMESTAMP" if isinstance(value, dt.datetime)
-        else "DATE" if isinstance(value, dt.date)
+        "BOOL"
+        if isinstance(value, bool)
+        else "INT64"
+        if isinstance(value, int)
+        else "FLOAT64"
+        if isinstance(value, float)
+        else "TIMESTAMP"
+        if isinstance(value, dt.datetime)
+        else "DATE"
+        if isinstance(value, dt.date)
         else "STRING"
     )
     return bigquery.ScalarQueryParameter(name, kind, value)

@@ -50,6 +50,7 @@ def publish_demo(store: LocalObjectStore, demo_raw_files):
         for day in days:
             for source in sources:
                 publish_day(store, source, day, demo_raw_files[(source, day)], origin="demo")
+
     return publish
 
 
@@ -69,6 +70,7 @@ def mappings() -> FieldMappings:
 def load(store: LocalObjectStore, warehouse: Warehouse, mappings: FieldMappings):
     def run(day: str, **settings: Any) -> DayLoadResult:
         return load_day(store, warehouse, day, mappings, LoadSettings(**settings))
+
     return run
 
 
@@ -141,13 +143,31 @@ def publish_appmetrica(store: LocalObjectStore, day: str, records: list[dict[str
 
 def appmetrica_record(**fields: str) -> dict[str, str]:
     record = {
-        "event_name": "screen_view", "event_json": '{"screen":"home"}', "event_timestamp": "1751364000",
-        "event_receive_timestamp": "1751364060", "appmetrica_device_id": "18446744073709551615",
-        "installation_id": "inst-1", "profile_id": "", "session_id": "10000000001", "os_name": "android",
-        "os_version": "14", "device_manufacturer": "Xiaomi", "device_model": "Redmi Note 12", "device_type": "phone",
-        "device_locale": "ru_RU", "app_version_name": "8.1.0", "app_package_name": "com.example.shop",
-        "city": "Moscow", "country_iso_code": "RU", "connection_type": "wifi", "operator_name": "MTS", "mcc": "250",
-        "mnc": "1", "google_aid": "", "ios_ifa": "", "application_id": "4000001",
+        "event_name": "screen_view",
+        "event_json": '{"screen":"home"}',
+        "event_timestamp": "1751364000",
+        "event_receive_timestamp": "1751364060",
+        "appmetrica_device_id": "18446744073709551615",
+        "installation_id": "inst-1",
+        "profile_id": "",
+        "session_id": "10000000001",
+        "os_name": "android",
+        "os_version": "14",
+        "device_manufacturer": "Xiaomi",
+        "device_model": "Redmi Note 12",
+        "device_type": "phone",
+        "device_locale": "ru_RU",
+        "app_version_name": "8.1.0",
+        "app_package_name": "com.example.shop",
+        "city": "Moscow",
+        "country_iso_code": "RU",
+        "connection_type": "wifi",
+        "operator_name": "MTS",
+        "mcc": "250",
+        "mnc": "1",
+        "google_aid": "",
+        "ios_ifa": "",
+        "application_id": "4000001",
     }
     record.update(fields)
     return record

@@ -40,8 +40,9 @@ def test_materializes_eight_tables_with_metadata_and_passing_checks(
     result = materialize(object_store_resource, warehouse_resource)
 
     assert result.success
-    materialized = {e.asset_key.to_user_string(): e.materialization.metadata
-                    for e in result.get_asset_materialization_events()}
+    materialized = {
+        e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()
+    }
     assert set(materialized) == set(DWH_TABLES)
     for table, metadata in materialized.items():
         assert metadata["dagster/row_count"].value > 0, table
@@ -60,8 +61,11 @@ def test_too_many_malformed_lines_fail_the_run(object_store_resource, warehouse_
     records = [json.dumps(amplitude_record(f"00000000-0000-4000-8000-{i:012d}")) for i in range(9)]
     publish_amplitude(object_store_resource.store(), DAYS[0], {"h.json.gz": [*records, "{oops"]}, tmp_path)
 
-    result = materialize(object_store_resource, warehouse_resource,
-                         run_config={"ops": {"dwh_tables": {"config": {"max_quarantine_share": 0.05}}}})
+    result = materialize(
+        object_store_resource,
+        warehouse_resource,
+        run_config={"ops": {"dwh_tables": {"config": {"max_quarantine_share": 0.05}}}},
+    )
 
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.user_failure_data
@@ -93,8 +97,12 @@ def test_raw_files_on_s3_are_downloaded_and_loaded(moto_endpoint, s3_bucket, duc
     from analytics_dagster.defs.resources import ObjectStoreResource
     from analytics_dagster.lib.raw_store import publish_day
 
-    object_store = ObjectStoreResource(local_dir=str(tmp_path / "unused"), s3_bucket=s3_bucket, s3_prefix="analytics",
-                                       s3=S3Resource(endpoint_url=moto_endpoint, region_name="us-east-1"))
+    object_store = ObjectStoreResource(
+        local_dir=str(tmp_path / "unused"),
+        s3_bucket=s3_bucket,
+        s3_prefix="analytics",
+        s3=S3Resource(endpoint_url=moto_endpoint, region_name="us-east-1"),
+    )
     store = object_store.store()
     assert store.local_path("raw") is None
     for source in ("amplitude", "appmetrica"):

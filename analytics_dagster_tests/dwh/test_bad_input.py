@@ -58,49 +58,117 @@ class Case:
 
 CASES = [
     Case("NUL in a text field", "amplitude", amp(101, city="Mos\u0000cow"), "quarantined", "NUL character in city"),
-    Case("NUL in a property", "amplitude", amp(102, event_properties={"q": "a\u0000b"}), "quarantined",
-         "NUL character in event_properties"),
-    Case("NaN property", "amplitude", amp_raw(103, '{"price": NaN}'), "quarantined",
-         "non-finite number in event_properties"),
-    Case("-Infinity property", "amplitude", amp_raw(104, '{"price": -Infinity}'), "quarantined",
-         "non-finite number in event_properties"),
-    Case("number overflowing a double", "amplitude", amp_raw(105, '{"price": 1e400}'), "quarantined",
-         "non-finite number in event_properties"),
-    Case("integer beyond uint64 in a property", "amplitude", amp_raw(106, '{"n": 18446744073709551616}'),
-         "quarantined", "integer beyond int64/uint64 in event_properties"),
-    Case("invalid UTF-8", "amplitude", amp(107, city="@").replace(b"@", b"\xff\xfe"), "quarantined",
-         "invalid UTF-8"),
+    Case(
+        "NUL in a property",
+        "amplitude",
+        amp(102, event_properties={"q": "a\u0000b"}),
+        "quarantined",
+        "NUL character in event_properties",
+    ),
+    Case(
+        "NaN property",
+        "amplitude",
+        amp_raw(103, '{"price": NaN}'),
+        "quarantined",
+        "non-finite number in event_properties",
+    ),
+    Case(
+        "-Infinity property",
+        "amplitude",
+        amp_raw(104, '{"price": -Infinity}'),
+        "quarantined",
+        "non-finite number in event_properties",
+    ),
+    Case(
+        "number overflowing a double",
+        "amplitude",
+        amp_raw(105, '{"price": 1e400}'),
+        "quarantined",
+        "non-finite number in event_properties",
+    ),
+    Case(
+        "integer beyond uint64 in a property",
+        "amplitude",
+        amp_raw(106, '{"n": 18446744073709551616}'),
+        "quarantined",
+        "integer beyond int64/uint64 in event_properties",
+    ),
+    Case("invalid UTF-8", "amplitude", amp(107, city="@").replace(b"@", b"\xff\xfe"), "quarantined", "invalid UTF-8"),
     Case("truncated JSON", "amplitude", amp(108)[:-25], "quarantined", "malformed JSON"),
     Case("a JSON value that is not an object", "amplitude", b"42", "quarantined", "JSON value is not an object"),
     Case("session_id 'abc'", "amplitude", amp(109, session_id="abc"), "null_field", "session_id: not an integer"),
     Case("amplitude_id 'x'", "amplitude", amp(110, amplitude_id="x"), "null_field", "amplitude_id: not an integer"),
-    Case("event_id 12.5 (would round)", "amplitude", amp(111, event_id=12.5), "null_field",
-         "event_id: not an integer"),
-    Case("amplitude_id beyond int64", "amplitude", amp(112, amplitude_id=9223372036854775808), "null_field",
-         "amplitude_id: integer out of range"),
-    Case("location_lat NaN", "amplitude", amp(113, location_lat="NaN"), "null_field",
-         "location_lat: not a finite number"),
-    Case("client_upload_time not a time", "amplitude", amp(114, client_upload_time="yesterday"), "null_field",
-         "client_upload_time: not a timestamp"),
+    Case("event_id 12.5 (would round)", "amplitude", amp(111, event_id=12.5), "null_field", "event_id: not an integer"),
+    Case(
+        "amplitude_id beyond int64",
+        "amplitude",
+        amp(112, amplitude_id=9223372036854775808),
+        "null_field",
+        "amplitude_id: integer out of range",
+    ),
+    Case(
+        "location_lat NaN", "amplitude", amp(113, location_lat="NaN"), "null_field", "location_lat: not a finite number"
+    ),
+    Case(
+        "client_upload_time not a time",
+        "amplitude",
+        amp(114, client_upload_time="yesterday"),
+        "null_field",
+        "client_upload_time: not a timestamp",
+    ),
     Case("a 5 MB property", "amplitude", amp(115, event_properties={"blob": BLOB}), "loaded"),
     Case("both advertising ids", "amplitude", amp(116, adid="gaid-1", idfa="IDFA-1"), "loaded"),
-    Case("same uuid, other content", "amplitude", amp(1, event_type="Zz Other Event"), "quarantined",
-         "same uuid, different content"),
+    Case(
+        "same uuid, other content",
+        "amplitude",
+        amp(1, event_type="Zz Other Event"),
+        "quarantined",
+        "same uuid, different content",
+    ),
     Case("exact duplicate", "amplitude", amp(2), "duplicate"),
     Case("element 42 in data", "appmetrica", b"42", "quarantined", "JSON value is not an object"),
-    Case("NUL in event_json", "appmetrica", mob(event_name="nul", event_json='{"q": "a\\u0000"}'), "quarantined",
-         "NUL character in event_properties"),
-    Case("NaN in event_json", "appmetrica", mob(event_name="nan", event_json='{"price": NaN}'), "quarantined",
-         "non-finite number in event_properties"),
-    Case("integer beyond uint64 in event_json", "appmetrica",
-         mob(event_name="big", event_json='{"n": 18446744073709551616 }'), "quarantined",
-         "integer beyond int64/uint64 in event_properties"),
-    Case("device id beyond uint64", "appmetrica", mob(appmetrica_device_id="18446744073709551616"), "quarantined",
-         "appmetrica_device_id is not a uint64"),
-    Case("invalid UTF-8 element", "appmetrica", mob(event_name="@").replace(b"@", b"\xc3\x28"), "quarantined",
-         "invalid UTF-8"),
-    Case("session_id 'abc'", "appmetrica", mob(event_name="abc", session_id="abc"), "null_field",
-         "session_id: not an integer"),
+    Case(
+        "NUL in event_json",
+        "appmetrica",
+        mob(event_name="nul", event_json='{"q": "a\\u0000"}'),
+        "quarantined",
+        "NUL character in event_properties",
+    ),
+    Case(
+        "NaN in event_json",
+        "appmetrica",
+        mob(event_name="nan", event_json='{"price": NaN}'),
+        "quarantined",
+        "non-finite number in event_properties",
+    ),
+    Case(
+        "integer beyond uint64 in event_json",
+        "appmetrica",
+        mob(event_name="big", event_json='{"n": 18446744073709551616 }'),
+        "quarantined",
+        "integer beyond int64/uint64 in event_properties",
+    ),
+    Case(
+        "device id beyond uint64",
+        "appmetrica",
+        mob(appmetrica_device_id="18446744073709551616"),
+        "quarantined",
+        "appmetrica_device_id is not a uint64",
+    ),
+    Case(
+        "invalid UTF-8 element",
+        "appmetrica",
+        mob(event_name="@").replace(b"@", b"\xc3\x28"),
+        "quarantined",
+        "invalid UTF-8",
+    ),
+    Case(
+        "session_id 'abc'",
+        "appmetrica",
+        mob(event_name="abc", session_id="abc"),
+        "null_field",
+        "session_id: not an integer",
+    ),
     Case("both advertising ids", "appmetrica", mob(event_name="ads", google_aid="g-1", ios_ifa="I-1"), "loaded"),
 ]
 AMPLITUDE_FILE = f"{day_prefix('amplitude', DAY)}/mixed.json.gz"
@@ -139,8 +207,13 @@ def build_bad_day(root: Path) -> BadDay:
     (folder / "empty.json.gz").write_bytes(gzip.compress(b""))
     damaged = [amp(n, event_type="Damaged File") for n in range(500, 500 + DAMAGED_LINES)]
     (folder / "damaged.json.gz").write_bytes(gzip.compress(b"\n".join(damaged) + b"\n"))
-    publish_day(store, "amplitude", DAY, [folder / name for name in ("mixed.json.gz", "empty.json.gz",
-                                                                      "damaged.json.gz")], origin="test")
+    publish_day(
+        store,
+        "amplitude",
+        DAY,
+        [folder / name for name in ("mixed.json.gz", "empty.json.gz", "damaged.json.gz")],
+        origin="test",
+    )
     stored = store.local_path(DAMAGED_FILE)
     data = bytearray(stored.read_bytes())
     data[len(data) // 2] ^= 0x01  # one flipped bit: gzip may still inflate, into changed values
@@ -191,8 +264,9 @@ def test_each_bad_input_is_quarantined_or_counted_with_file_and_line(bad_day, wa
     # the damaged file: every one of its lines is counted, none loaded (any value in it may have changed)
     damaged = sorted(e["line"] for e in entries if e["file"] == DAMAGED_FILE)
     assert damaged == list(range(1, DAMAGED_LINES + 1))
-    assert all(e["reason"].startswith("raw file damaged: its sha256 differs") for e in entries
-               if e["file"] == DAMAGED_FILE)
+    assert all(
+        e["reason"].startswith("raw file damaged: its sha256 differs") for e in entries if e["file"] == DAMAGED_FILE
+    )
     assert warehouse.query_df("SELECT count(*) AS n FROM events_part WHERE event_type = 'Damaged File'")["n"][0] == 0
 
     assert result.events == expected_events == warehouse.row_count("events_part")
@@ -205,15 +279,19 @@ def test_each_bad_input_is_quarantined_or_counted_with_file_and_line(bad_day, wa
     # fields loaded as NULL keep their raw text; the big blob and both advertising ids arrive whole
     stored = warehouse.query_df(
         "SELECT e.session_id, CAST(t.invalid_fields AS VARCHAR) AS invalid FROM events_part e "
-        f"JOIN technical_data t USING (uuid) WHERE e.uuid = '{amp_uuid(109)}'")
+        f"JOIN technical_data t USING (uuid) WHERE e.uuid = '{amp_uuid(109)}'"
+    )
     assert stored["session_id"].isna().all() and json.loads(stored["invalid"][0]) == {"session_id": "abc"}
     blob = warehouse.query_df(
         "SELECT length(CAST(event_properties AS VARCHAR)) AS n FROM tmp_event_properties "
-        f"WHERE uuid = '{amp_uuid(115)}'")
+        f"WHERE uuid = '{amp_uuid(115)}'"
+    )
     assert blob["n"][0] >= len(BLOB)
-    ads = warehouse.query_df("SELECT source, google_advertising_id AS g, apple_advertising_id AS a FROM technical_data "
-                             "WHERE google_advertising_id IS NOT NULL AND apple_advertising_id IS NOT NULL "
-                             "ORDER BY source")
+    ads = warehouse.query_df(
+        "SELECT source, google_advertising_id AS g, apple_advertising_id AS a FROM technical_data "
+        "WHERE google_advertising_id IS NOT NULL AND apple_advertising_id IS NOT NULL "
+        "ORDER BY source"
+    )
     assert ads.values.tolist() == [["amplitude", "gaid-1", "IDFA-1"], ["appmetrica", "g-1", "I-1"]]
 
 

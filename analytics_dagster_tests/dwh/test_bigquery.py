@@ -107,13 +107,21 @@ def test_a_failed_transaction_leaves_bigquery_tables_unchanged(publish_demo, sto
     load_day(store, warehouse, DAYS[0], mappings)
     before = table_state(warehouse)
     original = targets._bigquery_insert
-    monkeypatch.setattr(targets, "_bigquery_insert", lambda table, scratch: (
-        "SELECT ERROR('simulated failure')" if table == "tmp_event_properties" else original(table, scratch)))
+    monkeypatch.setattr(
+        targets,
+        "_bigquery_insert",
+        lambda table, scratch: (
+            "SELECT ERROR('simulated failure')" if table == "tmp_event_properties" else original(table, scratch)
+        ),
+    )
     with pytest.raises(duckdb.Error, match="simulated failure"):
         load_day(store, warehouse, DAYS[0], mappings)
     assert table_state(warehouse) == before
-    scratch = [name for (name,) in client.con.execute("SHOW TABLES").fetchall()
-               if name.startswith("dwh_") and name != LOAD_LOG_TABLE]
+    scratch = [
+        name
+        for (name,) in client.con.execute("SHOW TABLES").fetchall()
+        if name.startswith("dwh_") and name != LOAD_LOG_TABLE
+    ]
     assert not scratch
 
 

@@ -32,8 +32,10 @@ from analytics_dagster.lib.warehouse import DuckDBWarehouse
 DAY = "2025-07-01"
 EVENTS = 120
 SEEDS = range(4)
-ROW_SQL = ("SELECT e.*, t.* EXCLUDE (uuid, source, partition_date, event_time) FROM events_part e "
-           "JOIN technical_data t USING (uuid)")
+ROW_SQL = (
+    "SELECT e.*, t.* EXCLUDE (uuid, source, partition_date, event_time) FROM events_part e "
+    "JOIN technical_data t USING (uuid)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +47,17 @@ def clean_day(tmp_path_factory) -> tuple[Path, dict[str, tuple]]:
     store = LocalObjectStore(root / "objects")
     publish_day(store, "amplitude", DAY, files[:6], origin="demo")
     (root / "appmetrica").mkdir()
-    summary = demo.write_appmetrica_events_json(DAY, root / "appmetrica" / "events.json.gz", events_per_day=EVENTS,
-                                                gzip_output=True)
-    publish_day(store, "appmetrica", DAY, [root / "appmetrica" / "events.json.gz"], origin="demo",
-                details={"records": {"events": summary.events}})  # as the ingest records it
+    summary = demo.write_appmetrica_events_json(
+        DAY, root / "appmetrica" / "events.json.gz", events_per_day=EVENTS, gzip_output=True
+    )
+    publish_day(
+        store,
+        "appmetrica",
+        DAY,
+        [root / "appmetrica" / "events.json.gz"],
+        origin="demo",
+        details={"records": {"events": summary.events}},
+    )  # as the ingest records it
     warehouse = DuckDBWarehouse(root / "clean.duckdb")
     load_day(store, warehouse, DAY, load_field_mappings(), LoadSettings(max_quarantine_share=1.0))
     return root / "objects", _rows_by_uuid(warehouse)
@@ -63,8 +72,9 @@ def _flip(data: bytes, rng: random.Random, avoid: bytes = b"") -> bytes:
     damaged = bytearray(data)
     for _ in range(rng.randint(1, 6)):
         position = rng.randrange(len(damaged))
-        value = rng.choice([0x00, 0xFF, 0xC3, 0x22, 0x7B, 0x5D, 0x2C, 0x5C, 0x30 + rng.randrange(10),
-                            rng.randrange(256)])
+        value = rng.choice(
+            [0x00, 0xFF, 0xC3, 0x22, 0x7B, 0x5D, 0x2C, 0x5C, 0x30 + rng.randrange(10), rng.randrange(256)]
+        )
         if value not in avoid:
             damaged[position] = value
     return bytes(damaged)
@@ -74,8 +84,13 @@ def _load(store: LocalObjectStore, tmp_path: Path):
     warehouse = DuckDBWarehouse(tmp_path / "fuzz.duckdb")
     result = load_day(store, warehouse, DAY, load_field_mappings(), LoadSettings(max_quarantine_share=1.0))
     for source in result.sources.values():
-        assert source.records == (source.loaded + source.quarantined + source.conflicting_versions
-                                  + source.duplicates_in_day + source.duplicates_of_earlier_days), source
+        assert source.records == (
+            source.loaded
+            + source.quarantined
+            + source.conflicting_versions
+            + source.duplicates_in_day
+            + source.duplicates_of_earlier_days
+        ), source
     return warehouse, result
 
 
@@ -124,16 +139,25 @@ def test_corrupted_json_never_crashes_or_changes_a_value_silently(clean_day, tmp
     kept.mkdir()
     for other in others:
         (kept / other.name).write_bytes(store.get_bytes(f"{day_prefix(source, DAY)}/{other.name}"))
-    publish_day(store, source, DAY, [rewritten, *(kept / f.name for f in others)], origin="demo",
-                details=read_manifest(store, source, DAY).details)
+    publish_day(
+        store,
+        source,
+        DAY,
+        [rewritten, *(kept / f.name for f in others)],
+        origin="demo",
+        details=read_manifest(store, source, DAY).details,
+    )
 
     warehouse, result = _load(store, tmp_path)  # never raises
     loaded = _rows_by_uuid(warehouse)
     assert not any("\ufffd" in value for row in loaded.values() for value in row)
     if source != "amplitude":
         return  # AppMetrica uuids hash the record's content: a changed element is a new event, not a changed one
-    conflicted = {json.loads(e["raw"]).get("uuid") for e in _quarantined(store)
-                  if e["reason"].startswith(CONFLICT_REASON) and e["raw"]}
+    conflicted = {
+        json.loads(e["raw"]).get("uuid")
+        for e in _quarantined(store)
+        if e["reason"].startswith(CONFLICT_REASON) and e["raw"]
+    }
     unchanged = {
         json.loads(line)["uuid"]
         for line, before in zip(corrupted.split(b"\n"), original.split(b"\n"), strict=True)

@@ -77,12 +77,25 @@ def test_backfill_twice_and_in_reverse_order_gives_identical_tables(publish_demo
 
 
 def test_an_event_belongs_to_the_earliest_partition_it_was_uploaded_in(store, load, warehouse, tmp_path):
-    shared = amplitude_record("00000000-0000-4000-8000-00000000000b", device_id="d-shared", user_id=None,
-                              platform="iOS")
-    publish_amplitude(store, DAYS[0], {"a.json.gz": lines(amplitude_record("00000000-0000-4000-8000-00000000000a"),
-                                                          shared)}, tmp_path)
-    publish_amplitude(store, DAYS[1], {"b.json.gz": lines(shared, amplitude_record(
-        "00000000-0000-4000-8000-00000000000c", server_upload_time="2025-07-02 10:00:00.000000"))}, tmp_path)
+    shared = amplitude_record(
+        "00000000-0000-4000-8000-00000000000b", device_id="d-shared", user_id=None, platform="iOS"
+    )
+    publish_amplitude(
+        store, DAYS[0], {"a.json.gz": lines(amplitude_record("00000000-0000-4000-8000-00000000000a"), shared)}, tmp_path
+    )
+    publish_amplitude(
+        store,
+        DAYS[1],
+        {
+            "b.json.gz": lines(
+                shared,
+                amplitude_record(
+                    "00000000-0000-4000-8000-00000000000c", server_upload_time="2025-07-02 10:00:00.000000"
+                ),
+            )
+        },
+        tmp_path,
+    )
 
     later_first = load(DAYS[1])
     assert later_first.events == 2
@@ -122,8 +135,12 @@ def test_malformed_lines_are_quarantined_with_file_and_line(store, load, warehou
     assert result.quarantine.quarantined == {"amplitude": 2}
     assert result.quarantine.files == {f"raw/amplitude/{DAYS[0]}/h1.json.gz": 2}
     assert result.quarantine.reasons == {"event_time is not a timestamp": 1, "malformed JSON": 1}
-    quarantined = [json.loads(line) for line in gzip.decompress(
-        store.get_bytes(f"{quarantine_prefix(DAYS[0])}/records.jsonl.gz")).decode().splitlines()]
+    quarantined = [
+        json.loads(line)
+        for line in gzip.decompress(store.get_bytes(f"{quarantine_prefix(DAYS[0])}/records.jsonl.gz"))
+        .decode()
+        .splitlines()
+    ]
     assert [(q["file"], q["line"], q["reason"]) for q in quarantined] == [
         (f"raw/amplitude/{DAYS[0]}/h1.json.gz", 51, "malformed JSON"),
         (f"raw/amplitude/{DAYS[0]}/h1.json.gz", 201, "event_time is not a timestamp: yesterday"),
@@ -171,11 +188,18 @@ def test_a_run_dying_midway_leaves_the_tables_as_they_were(publish_demo, load, w
 
 
 def test_both_timestamp_formats_and_offsets_parse(store, load, warehouse, tmp_path):
-    publish_amplitude(store, DAYS[0], {"t.json.gz": lines(
-        amplitude_record("00000000-0000-4000-8000-000000000001", event_time="2025-07-01 17:18:45.118000"),
-        amplitude_record("00000000-0000-4000-8000-000000000002", event_time="2025-07-01T17:18:45.118Z"),
-        amplitude_record("00000000-0000-4000-8000-000000000003", event_time="2025-07-01T20:18:45.118+03:00"),
-    )}, tmp_path)
+    publish_amplitude(
+        store,
+        DAYS[0],
+        {
+            "t.json.gz": lines(
+                amplitude_record("00000000-0000-4000-8000-000000000001", event_time="2025-07-01 17:18:45.118000"),
+                amplitude_record("00000000-0000-4000-8000-000000000002", event_time="2025-07-01T17:18:45.118Z"),
+                amplitude_record("00000000-0000-4000-8000-000000000003", event_time="2025-07-01T20:18:45.118+03:00"),
+            )
+        },
+        tmp_path,
+    )
     load(DAYS[0])
     times = rows(warehouse, "SELECT DISTINCT CAST(event_time AS VARCHAR), CAST(event_date AS VARCHAR) FROM events_part")
     assert [(t[:23], d) for t, d in times] == [("2025-07-01 17:18:45.118", "2025-07-01")]
@@ -183,11 +207,16 @@ def test_both_timestamp_formats_and_offsets_parse(store, load, warehouse, tmp_pa
 
 def test_unmapped_user_properties_stay_in_the_json_table(store, load, warehouse, tmp_path):
     bag = {"plan": "pro", "gender": "female", "favourite colour": "green", "[Experiment] x": "on"}
-    publish_amplitude(store, DAYS[0], {"u.json.gz": lines(
-        amplitude_record("00000000-0000-4000-8000-000000000001", user_properties=bag))}, tmp_path)
+    publish_amplitude(
+        store,
+        DAYS[0],
+        {"u.json.gz": lines(amplitude_record("00000000-0000-4000-8000-000000000001", user_properties=bag))},
+        tmp_path,
+    )
     result = load(DAYS[0])
-    (stored,) = rows(warehouse, "SELECT user_properties, migrated, property_count, mapped_count "
-                                "FROM tmp_user_properties")
+    (stored,) = rows(
+        warehouse, "SELECT user_properties, migrated, property_count, mapped_count FROM tmp_user_properties"
+    )
     properties = stored[0] if isinstance(stored[0], dict) else json.loads(stored[0])
     assert properties == bag
     assert (bool(stored[1]), stored[2], stored[3]) == (False, 4, 2)
@@ -198,24 +227,51 @@ def test_unmapped_user_properties_stay_in_the_json_table(store, load, warehouse,
 
 def test_changeable_history_keeps_changes_only_and_never_rewinds(store, load, warehouse, tmp_path):
     def event(n: int, day: str, time: str, plan: str) -> dict:
-        return amplitude_record(f"00000000-0000-4000-8000-{n:012d}", event_time=f"{time}.000000",
-                                server_upload_time=f"{day} 23:00:00.000000",
-                                user_properties={"plan": plan, "city": "Moscow"})
+        return amplitude_record(
+            f"00000000-0000-4000-8000-{n:012d}",
+            event_time=f"{time}.000000",
+            server_upload_time=f"{day} 23:00:00.000000",
+            user_properties={"plan": plan, "city": "Moscow"},
+        )
 
-    publish_amplitude(store, DAYS[0], {"a.json.gz": lines(event(1, DAYS[0], "2025-07-01 09:00:00", "free"),
-                                                          event(2, DAYS[0], "2025-07-01 10:00:00", "free"))},
-                      tmp_path)
-    publish_amplitude(store, DAYS[1], {"b.json.gz": lines(event(3, DAYS[1], "2025-07-02 09:00:00", "free"),
-                                                          event(4, DAYS[1], "2025-07-02 12:00:00", "pro"))},
-                      tmp_path)
+    publish_amplitude(
+        store,
+        DAYS[0],
+        {
+            "a.json.gz": lines(
+                event(1, DAYS[0], "2025-07-01 09:00:00", "free"), event(2, DAYS[0], "2025-07-01 10:00:00", "free")
+            )
+        },
+        tmp_path,
+    )
+    publish_amplitude(
+        store,
+        DAYS[1],
+        {
+            "b.json.gz": lines(
+                event(3, DAYS[1], "2025-07-02 09:00:00", "free"), event(4, DAYS[1], "2025-07-02 12:00:00", "pro")
+            )
+        },
+        tmp_path,
+    )
     # a late upload of an old event with the old plan must not turn the history back
-    publish_amplitude(store, DAYS[2], {"c.json.gz": lines(event(5, DAYS[2], "2025-07-01 11:00:00", "free"),
-                                                          event(6, DAYS[2], "2025-07-03 08:00:00", "team"))},
-                      tmp_path)
+    publish_amplitude(
+        store,
+        DAYS[2],
+        {
+            "c.json.gz": lines(
+                event(5, DAYS[2], "2025-07-01 11:00:00", "free"), event(6, DAYS[2], "2025-07-03 08:00:00", "team")
+            )
+        },
+        tmp_path,
+    )
     for day in DAYS:
         load(day)
-    history = rows(warehouse, "SELECT CAST(valid_from AS VARCHAR), plan, CAST(partition_date AS VARCHAR) "
-                              "FROM changeable_user_properties ORDER BY valid_from")
+    history = rows(
+        warehouse,
+        "SELECT CAST(valid_from AS VARCHAR), plan, CAST(partition_date AS VARCHAR) "
+        "FROM changeable_user_properties ORDER BY valid_from",
+    )
     assert [(t[:19], plan, p) for t, plan, p in history] == [
         ("2025-07-01 09:00:00", "free", DAYS[0]),
         ("2025-07-02 12:00:00", "pro", DAYS[1]),
@@ -230,13 +286,38 @@ def test_changeable_history_keeps_changes_only_and_never_rewinds(store, load, wa
 
 def test_permanent_properties_keep_first_or_latest_whatever_the_load_order(store, load, warehouse, tmp_path):
     def event(n: int, day: str, **fields) -> dict:
-        return amplitude_record(f"00000000-0000-4000-8000-{n:012d}", event_time=f"{day} 10:00:00.000000",
-                                server_upload_time=f"{day} 10:00:01.000000", **fields)
+        return amplitude_record(
+            f"00000000-0000-4000-8000-{n:012d}",
+            event_time=f"{day} 10:00:00.000000",
+            server_upload_time=f"{day} 10:00:01.000000",
+            **fields,
+        )
 
-    publish_amplitude(store, DAYS[0], {"a.json.gz": lines(event(1, DAYS[0], platform="Web", user_properties={
-        "gender": "male", "initial_utm_source": "google"}))}, tmp_path)
-    publish_amplitude(store, DAYS[1], {"b.json.gz": lines(event(2, DAYS[1], platform="iOS", user_properties={
-        "gender": "female", "initial_utm_source": "vk", "birth_year": 1990}))}, tmp_path)
+    publish_amplitude(
+        store,
+        DAYS[0],
+        {
+            "a.json.gz": lines(
+                event(1, DAYS[0], platform="Web", user_properties={"gender": "male", "initial_utm_source": "google"})
+            )
+        },
+        tmp_path,
+    )
+    publish_amplitude(
+        store,
+        DAYS[1],
+        {
+            "b.json.gz": lines(
+                event(
+                    2,
+                    DAYS[1],
+                    platform="iOS",
+                    user_properties={"gender": "female", "initial_utm_source": "vk", "birth_year": 1990},
+                )
+            )
+        },
+        tmp_path,
+    )
     load(DAYS[1])
     load(DAYS[0])
     expected = [("user-1", "Web", "female", "google", 1990)]
@@ -244,9 +325,20 @@ def test_permanent_properties_keep_first_or_latest_whatever_the_load_order(store
     assert rows(warehouse, sql) == expected
 
     # the second day's raw data is replaced without the user's event: its values are taken back
-    publish_amplitude(store, DAYS[1], {"b.json.gz": lines(amplitude_record(
-        "00000000-0000-4000-8000-000000000009", user_id="someone-else", server_upload_time=f"{DAYS[1]} 10:00:01"))},
-        tmp_path)
+    publish_amplitude(
+        store,
+        DAYS[1],
+        {
+            "b.json.gz": lines(
+                amplitude_record(
+                    "00000000-0000-4000-8000-000000000009",
+                    user_id="someone-else",
+                    server_upload_time=f"{DAYS[1]} 10:00:01",
+                )
+            )
+        },
+        tmp_path,
+    )
     result = load(DAYS[1])
     assert result.rebuilt_users == 1
     assert rows(warehouse, sql + " WHERE user_key = 'user-1'") == [("user-1", "Web", "male", "google", None)]
@@ -262,18 +354,31 @@ def test_a_day_missing_for_one_source_loads_the_other(publish_demo, load, wareho
 
 def test_appmetrica_records_keep_uint64_ids_and_get_stable_uuids(store, load, warehouse, tmp_path):
     same = appmetrica_record()
-    publish_appmetrica(store, DAYS[0], [same, same, appmetrica_record(event_json="{broken"),
-                                        appmetrica_record(event_name="purchase", event_json='{"revenue": 990}')],
-                       tmp_path)
+    publish_appmetrica(
+        store,
+        DAYS[0],
+        [
+            same,
+            same,
+            appmetrica_record(event_json="{broken"),
+            appmetrica_record(event_name="purchase", event_json='{"revenue": 990}'),
+        ],
+        tmp_path,
+    )
     result = load(DAYS[0], max_quarantine_share=0.5)
     assert result.events == 3
     assert [(q.line, q.reason) for q in result.quarantine.sample] == [(3, "event_json is not valid JSON")]
-    stored = rows(warehouse, "SELECT uuid, device_id, revenue, platform, CAST(event_time AS VARCHAR) FROM events_part "
-                             "ORDER BY event_type, uuid")
+    stored = rows(
+        warehouse,
+        "SELECT uuid, device_id, revenue, platform, CAST(event_time AS VARCHAR) FROM events_part "
+        "ORDER BY event_type, uuid",
+    )
     assert {r[1] for r in stored} == {"18446744073709551615"}
     assert len({r[0] for r in stored}) == 3  # two identical records are two events
-    assert {(r[2], r[3], r[4][:19]) for r in stored} == {(None, "Android", "2025-07-01 10:00:00"),
-                                                         (990.0, "Android", "2025-07-01 10:00:00")}
+    assert {(r[2], r[3], r[4][:19]) for r in stored} == {
+        (None, "Android", "2025-07-01 10:00:00"),
+        (990.0, "Android", "2025-07-01 10:00:00"),
+    }
     first_uuids = sorted(r[0] for r in stored)
     load(DAYS[0], max_quarantine_share=0.5)
     assert sorted(r[0] for r in rows(warehouse, "SELECT uuid FROM events_part")) == first_uuids
@@ -290,8 +395,12 @@ def test_a_broken_appmetrica_body_is_quarantined_from_the_break_on(store, load, 
     result = load(DAYS[0], max_quarantine_share=0.5)
     assert result.events == 2
     assert [(q.file, q.line, q.reason) for q in result.quarantine.sample] == [
-        (f"raw/appmetrica/{DAYS[0]}/events.json.gz", 3,
-         "brackets do not match: element 3; the rest of the body is unreadable")]
+        (
+            f"raw/appmetrica/{DAYS[0]}/events.json.gz",
+            3,
+            "brackets do not match: element 3; the rest of the body is unreadable",
+        )
+    ]
 
 
 def test_a_warehouse_created_before_new_columns_gets_them_on_the_next_load(publish_demo, load, warehouse):

@@ -36,20 +36,32 @@ def test_shipped_mappings_load_with_columns_in_ddl_order():
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        ("source: amplitude\npermanent_user_properties:\n  shoe_size: user_properties.shoe_size\n",
-         r"table permanent_user_properties has no column 'shoe_size'"),
-        ("source: amplitude\nchangeable_user_properties:\n  plan: event.plan_name\n",
-         r"'event.plan_name' names no column of events_part or technical_data"),
-        ("source: amplitude\npermanent_user_properties:\n  gender: {from: user_properties.gender, keep: oldest}\n",
-         r"keep must be one of latest, first"),
-        ("source: amplitude\nchangeable_user_properties:\n  plan: {from: user_properties.plan, keep: first}\n",
-         r"`keep` applies to permanent_user_properties only"),
-        ("source: amplitude\npermanent_user_properties:\n  updated_at: event.event_time\n",
-         r"filled by the ETL itself"),
+        (
+            "source: amplitude\npermanent_user_properties:\n  shoe_size: user_properties.shoe_size\n",
+            r"table permanent_user_properties has no column 'shoe_size'",
+        ),
+        (
+            "source: amplitude\nchangeable_user_properties:\n  plan: event.plan_name\n",
+            r"'event.plan_name' names no column of events_part or technical_data",
+        ),
+        (
+            "source: amplitude\npermanent_user_properties:\n  gender: {from: user_properties.gender, keep: oldest}\n",
+            r"keep must be one of latest, first",
+        ),
+        (
+            "source: amplitude\nchangeable_user_properties:\n  plan: {from: user_properties.plan, keep: first}\n",
+            r"`keep` applies to permanent_user_properties only",
+        ),
+        (
+            "source: amplitude\npermanent_user_properties:\n  updated_at: event.event_time\n",
+            r"filled by the ETL itself",
+        ),
         ("source: amplitude\nchangeable_user_properties:\n  plan: plan\n", r"must start with 'event.'"),
         ("source: appmetrica\n", r"`source` must be 'amplitude'"),
-        ("source: amplitude\npermanent_user_properties:\n  first_source: event.source\n",
-         r"first_source is `keep: latest` in .*amplitude.yaml but `keep: first` in .*appmetrica.yaml"),
+        (
+            "source: amplitude\npermanent_user_properties:\n  first_source: event.source\n",
+            r"first_source is `keep: latest` in .*amplitude.yaml but `keep: first` in .*appmetrica.yaml",
+        ),
     ],
 )
 def test_mistakes_are_clear_errors(tmp_path, document, message):
@@ -67,7 +79,10 @@ def test_definitions_fail_to_load_on_an_unknown_column(tmp_path):
     env = {**os.environ, "DWH_FIELD_MAPPINGS_DIR": str(folder), "ANALYTICS_DATA_DIR": str(tmp_path / "data")}
     loaded = subprocess.run(
         [sys.executable, "-c", "from analytics_dagster.definitions import defs; defs()"],
-        env=env, capture_output=True, text=True, timeout=600,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert loaded.returncode != 0
     assert "table changeable_user_properties has no column 'shoe_size'" in loaded.stderr

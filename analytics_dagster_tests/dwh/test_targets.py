@@ -26,8 +26,11 @@ def copy(session, rows_sql):
 
 @pytest.mark.timeout(600)
 def test_rows_stream_through_copy_with_nulls_and_empty_strings(session):
-    copy(session, "SELECT i AS id, CASE WHEN i = 0 THEN NULL WHEN i = 1 THEN '' ELSE 'a,\"b\"' END AS label, "
-                  "'{\"k\": [1, 2]}' AS payload FROM range(50000) t(i)")
+    copy(
+        session,
+        "SELECT i AS id, CASE WHEN i = 0 THEN NULL WHEN i = 1 THEN '' ELSE 'a,\"b\"' END AS label, "
+        "'{\"k\": [1, 2]}' AS payload FROM range(50000) t(i)",
+    )
     with session.pg.cursor() as cur:
         cur.execute("SELECT count(*), count(label), count(*) FILTER (WHERE label = ''), max(label) FROM copied")
         assert cur.fetchone() == (50000, 49999, 1, 'a,"b"')
@@ -38,8 +41,11 @@ def test_rows_stream_through_copy_with_nulls_and_empty_strings(session):
 @pytest.mark.timeout(600)
 def test_a_postgres_error_is_raised(session):
     with pytest.raises(psycopg.errors.NotNullViolation):
-        copy(session, "SELECT CASE WHEN i = 40000 THEN NULL ELSE i END AS id, 'x' AS label, '{}' AS payload "
-                      "FROM range(100000) t(i)")
+        copy(
+            session,
+            "SELECT CASE WHEN i = 40000 THEN NULL ELSE i END AS id, 'x' AS label, '{}' AS payload "
+            "FROM range(100000) t(i)",
+        )
 
 
 @pytest.mark.timeout(600)

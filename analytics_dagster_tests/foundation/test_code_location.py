@@ -19,8 +19,12 @@ STARTUP_SECONDS = 600  # generous: on a loaded machine the webserver and its cod
 
 def test_dg_check_defs_passes_without_a_warning(tmp_path):
     shutil.copy(PROJECT_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")  # the instance `make instance` sets up
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
-           "VIRTUAL_ENV": str(BIN.parent)}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path),
+        "ANALYTICS_DATA_DIR": str(tmp_path / "data"),
+        "VIRTUAL_ENV": str(BIN.parent),
+    }
     result = subprocess.run(
         [str(BIN / "dg"), "check", "defs"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=1500
     )

@@ -44,7 +44,9 @@ def test_replace_prefix_is_idempotent_and_drops_stale_objects(store, tmp_path):
     store.put_bytes("raw/a/2026-03-15/stale.json.gz", b"old")
     store.put_bytes("raw/a/2026-03-16/other-day.json.gz", b"keep")
     for _ in range(2):
-        store.replace_prefix("raw/a/2026-03-15", {"f1": first, "f2": second}, commit_name="_manifest.json", commit_data=b"{}")
+        store.replace_prefix(
+            "raw/a/2026-03-15", {"f1": first, "f2": second}, commit_name="_manifest.json", commit_data=b"{}"
+        )
     assert store.list_keys("raw/a/2026-03-15") == [
         "raw/a/2026-03-15/_manifest.json",
         "raw/a/2026-03-15/f1",

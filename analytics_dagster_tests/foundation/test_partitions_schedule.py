@@ -9,10 +9,10 @@ import dagster as dg
 import pytest
 from dagster._utils.schedules import schedule_execution_time_iterator
 
+from analytics_dagster import settings
+from analytics_dagster.definitions import defs
 from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
 from analytics_dagster.defs.schedules import daily_ingest_job
-from analytics_dagster.definitions import defs
-from analytics_dagster import settings
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 
@@ -76,8 +76,10 @@ def test_the_schedule_starts_the_ingest_and_every_later_stage_follows_on_its_own
     graph = definitions.resolve_asset_graph()
     job = definitions.resolve_job_def(daily_ingest_job.name)
     assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == {
-        key.to_user_string() for key in graph.get_all_asset_keys()
-        if graph.get(key).is_materializable and graph.get(key).group_name == "ingest"}
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable and graph.get(key).group_name == "ingest"
+    }
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         if node.is_materializable and node.group_name != "ingest":
@@ -98,8 +100,9 @@ definitions.resolve_implicit_global_asset_job_def()
 def test_loading_and_resolving_every_job_prints_no_warning(tmp_path):
     # A fresh interpreter, as the webserver's code server loads the location, with every warning an error.
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-W", "error", "-c", RESOLVE_EVERY_JOB], env=env, capture_output=True,
-                            text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", RESOLVE_EVERY_JOB], env=env, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "daily_ingest" in result.stdout.split()
     assert "warn" not in result.stderr.lower(), result.stderr[-3000:]

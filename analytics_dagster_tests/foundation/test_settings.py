@@ -45,8 +45,12 @@ def test_secrets_reach_resources_as_env_vars_only(monkeypatch, tmp_path):
     monkeypatch.setenv("WAREHOUSE", "postgres")
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
-    resources = [object_store_from_env(), warehouse_from_env(), alert_channels_from_env(),
-                 *replay_resources_from_env().values()]
+    resources = [
+        object_store_from_env(),
+        warehouse_from_env(),
+        alert_channels_from_env(),
+        *replay_resources_from_env().values(),
+    ]
     shown = repr(resources)
     assert not [value for value in secrets.values() if value in shown]
     assert warehouse_from_env().postgres_dsn == dg.EnvVar("POSTGRES_DSN")
@@ -67,8 +71,11 @@ def test_empty_means_unset_and_defaults_match_the_docs(monkeypatch):
     [
         ("DEMO_EVENTS_PER_DAY", "-1", "DEMO_EVENTS_PER_DAY='-1' must be at least 0"),
         ("DEMO_EVENTS_PER_DAY", "many", "DEMO_EVENTS_PER_DAY='many' is not a whole number"),
-        ("ANALYTICS_SOURCES", "amplitude,ga4", "ANALYTICS_SOURCES='amplitude,ga4' names no source or an unknown one; "
-                                               "choose among amplitude, appmetrica"),
+        (
+            "ANALYTICS_SOURCES",
+            "amplitude,ga4",
+            "ANALYTICS_SOURCES='amplitude,ga4' names no source or an unknown one; choose among amplitude, appmetrica",
+        ),
         ("ANALYTICS_START_DATE", "15.03.2026", "ANALYTICS_START_DATE='15.03.2026' is not a date in YYYY-MM-DD form"),
         ("DWH_MAX_QUARANTINE_SHARE", "lots", "DWH_MAX_QUARANTINE_SHARE='lots' is not a number"),
         ("DWH_MIN_MAPPING_COVERAGE", "1.5", "DWH_MIN_MAPPING_COVERAGE='1.5' must be at most 1"),

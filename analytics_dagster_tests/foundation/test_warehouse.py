@@ -28,28 +28,57 @@ def frame(day: str, names: list[str]) -> pd.DataFrame:
 
 def test_replace_partition_is_idempotent_and_touches_only_its_partition(warehouse):
     warehouse.execute(DDL)
-    warehouse.replace_partition("daily", frame("2026-03-15", ["a", "b"]), partition_column="partition_date", partition_value=dt.date(2026, 3, 15))
-    warehouse.replace_partition("daily", frame("2026-03-16", ["c"]), partition_column="partition_date", partition_value=dt.date(2026, 3, 16))
+    warehouse.replace_partition(
+        "daily",
+        frame("2026-03-15", ["a", "b"]),
+        partition_column="partition_date",
+        partition_value=dt.date(2026, 3, 15),
+    )
+    warehouse.replace_partition(
+        "daily", frame("2026-03-16", ["c"]), partition_column="partition_date", partition_value=dt.date(2026, 3, 16)
+    )
     for _ in range(2):
-        warehouse.replace_partition("daily", frame("2026-03-15", ["x", "y", "z"]), partition_column="partition_date", partition_value=dt.date(2026, 3, 15))
+        warehouse.replace_partition(
+            "daily",
+            frame("2026-03-15", ["x", "y", "z"]),
+            partition_column="partition_date",
+            partition_value=dt.date(2026, 3, 15),
+        )
     rows = warehouse.query_df("SELECT CAST(partition_date AS VARCHAR) AS d, name, share FROM daily ORDER BY d, name")
-    assert rows[["d", "name"]].values.tolist() == [["2026-03-15", "x"], ["2026-03-15", "y"], ["2026-03-15", "z"], ["2026-03-16", "c"]]
+    assert rows[["d", "name"]].values.tolist() == [
+        ["2026-03-15", "x"],
+        ["2026-03-15", "y"],
+        ["2026-03-15", "z"],
+        ["2026-03-16", "c"],
+    ]
     assert rows["share"].isna().sum() == 2  # NULLs stay NULLs through the bulk path
 
 
 def test_a_failed_replace_leaves_the_partition_as_it_was(warehouse):
     warehouse.execute(DDL)
-    warehouse.replace_partition("daily", frame("2026-03-15", ["a"]), partition_column="partition_date", partition_value=dt.date(2026, 3, 15))
+    warehouse.replace_partition(
+        "daily", frame("2026-03-15", ["a"]), partition_column="partition_date", partition_value=dt.date(2026, 3, 15)
+    )
     broken = frame("2026-03-15", ["b"]).assign(n=["not a number"])
     with pytest.raises(Exception):
-        warehouse.replace_partition("daily", broken, partition_column="partition_date", partition_value=dt.date(2026, 3, 15))
+        warehouse.replace_partition(
+            "daily", broken, partition_column="partition_date", partition_value=dt.date(2026, 3, 15)
+        )
     assert warehouse.query_df("SELECT name FROM daily")["name"].tolist() == ["a"]
 
 
 def test_parameters_work_in_every_dialect(warehouse):
     warehouse.execute(DDL)
-    warehouse.replace_partition("daily", frame("2026-03-15", ["a", "b"]), partition_column="partition_date", partition_value=dt.date(2026, 3, 15))
-    found = warehouse.query_df("SELECT count(*) AS c FROM daily WHERE name = $name AND partition_date = $day", {"name": "b", "day": dt.date(2026, 3, 15)})
+    warehouse.replace_partition(
+        "daily",
+        frame("2026-03-15", ["a", "b"]),
+        partition_column="partition_date",
+        partition_value=dt.date(2026, 3, 15),
+    )
+    found = warehouse.query_df(
+        "SELECT count(*) AS c FROM daily WHERE name = $name AND partition_date = $day",
+        {"name": "b", "day": dt.date(2026, 3, 15)},
+    )
     assert int(found["c"].iloc[0]) == 1
     assert warehouse.table_exists("daily") and not warehouse.table_exists("nope")
 

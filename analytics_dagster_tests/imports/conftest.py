@@ -12,10 +12,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from analytics_dagster import demo
 from analytics_dagster.defs.dwh.assets import dwh_tables
 from analytics_dagster.defs.ingest.imports import imported_events
 from analytics_dagster.defs.resources import ObjectStoreResource, WarehouseResource
-from analytics_dagster import demo
 from analytics_dagster.lib.imports.landing import landing_day_prefix
 from analytics_dagster.lib.object_store import LocalObjectStore
 from analytics_dagster.lib.raw_store import extract_export_zip, publish_day
@@ -36,11 +36,21 @@ SEEDED_CSV = [
     "only,three,fields",
 ]
 SEEDED_NDJSON = [
-    {"event_id": "nd-1", "event_type": "refund", "occurred_at": "2026-03-10T15:00:00+03:00", "user_id": "imp-user-1",
-     "properties": {"amount": 3}},
+    {
+        "event_id": "nd-1",
+        "event_type": "refund",
+        "occurred_at": "2026-03-10T15:00:00+03:00",
+        "user_id": "imp-user-1",
+        "properties": {"amount": 3},
+    },
     "{broken",
-    {"event_id": "ok-2", "event_type": "email_opened", "occurred_at": 1773133200, "device_id": "imp-device-2",
-     "campaign": "spring"},
+    {
+        "event_id": "ok-2",
+        "event_type": "email_opened",
+        "occurred_at": 1773133200,
+        "device_id": "imp-device-2",
+        "campaign": "spring",
+    },
 ]
 CSV_KEY = f"{landing_day_prefix(DAY)}events.csv"
 NDJSON_KEY = f"{landing_day_prefix(DAY)}more.ndjson.gz"
@@ -119,15 +129,27 @@ def resources(tmp_path: Path, store: LocalObjectStore) -> dict:
 
 def run_import(resources: dict, day: str = DAY, raise_on_error: bool = True, **config) -> dg.ExecuteInProcessResult:
     config.setdefault("max_invalid_share", 1.0)
-    return dg.materialize([imported_events], resources=resources, partition_key=day, raise_on_error=raise_on_error,
-                          run_config={"ops": {"imported_events": {"config": config}}})
+    return dg.materialize(
+        [imported_events],
+        resources=resources,
+        partition_key=day,
+        raise_on_error=raise_on_error,
+        run_config={"ops": {"imported_events": {"config": config}}},
+    )
 
 
 def run_dwh(resources: dict, day: str = DAY, first_day: str | None = None) -> dg.ExecuteInProcessResult:
     """The DWH load of ``day``, or of the days ``first_day``..``day`` in one run."""
-    days = {"partition_key": day} if first_day is None else {"tags": {
-        "dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": day}}
-    result = dg.materialize([dwh_tables], resources=resources, **days,
-                            run_config={"ops": {"dwh_tables": {"config": {"max_quarantine_share": 1.0}}}})
+    days = (
+        {"partition_key": day}
+        if first_day is None
+        else {"tags": {"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": day}}
+    )
+    result = dg.materialize(
+        [dwh_tables],
+        resources=resources,
+        **days,
+        run_config={"ops": {"dwh_tables": {"config": {"max_quarantine_share": 1.0}}}},
+    )
     assert result.success
     return result

@@ -17,12 +17,25 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ANALYTICS_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
-           "PYTHONPATH": str(PROJECT_ROOT), "WAREHOUSE": "duckdb", "DUCKDB_PATH": str(data_dir / "warehouse.duckdb")}
+    env = {
+        **os.environ,
+        "ANALYTICS_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(data_dir / "dagster_home"),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "WAREHOUSE": "duckdb",
+        "DUCKDB_PATH": str(data_dir / "warehouse.duckdb"),
+    }
     for name in ("S3_BUCKET", "POSTGRES_DSN", "DWH_MAX_QUARANTINE_SHARE"):
         env.pop(name, None)
-    return subprocess.run([sys.executable, "-m", "analytics_dagster.import_events", *args], cwd=PROJECT_ROOT,
-                          env=env, capture_output=True, text=True, timeout=900, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "analytics_dagster.import_events", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
 
 
 def test_dry_run_then_import_from_the_command_line(tmp_path: Path, demo_days):
@@ -49,7 +62,8 @@ def test_dry_run_then_import_from_the_command_line(tmp_path: Path, demo_days):
     assert imported.returncode == 0, imported.stderr
     assert f"DWH {DAY}: 4 imported events loaded, 5 quarantined" in imported.stdout
     loaded = DuckDBWarehouse(data_dir / "warehouse.duckdb").query_df(
-        "SELECT insert_id FROM events_part WHERE source = 'import' ORDER BY insert_id")
+        "SELECT insert_id FROM events_part WHERE source = 'import' ORDER BY insert_id"
+    )
     assert loaded["insert_id"].tolist() == sorted(e for e in SEEDED_VALID if e.startswith("ok-"))
 
     assert run_cli(data_dir, str(tmp_path / "missing.csv"), "--day", DAY).returncode == 2

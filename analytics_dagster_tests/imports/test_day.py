@@ -41,8 +41,11 @@ def test_event_ids_already_stored_are_reported_and_never_loaded_twice(store, war
     load_day(store, warehouse, DAY, mappings, settings)
 
     again = imports(store, warehouse, DAY, tmp_path, dry_run=True)
-    assert (again.stored.this_day, again.stored.earlier_days, again.would_load) == (len(SEEDED_VALID), 0,
-                                                                                   len(SEEDED_VALID))
+    assert (again.stored.this_day, again.stored.earlier_days, again.would_load) == (
+        len(SEEDED_VALID),
+        0,
+        len(SEEDED_VALID),
+    )
 
     drop_file(store, f"{landing_day_prefix(NEXT_DAY)}events.csv", store.get_bytes(CSV_KEY), T0)
     next_day = imports(store, warehouse, NEXT_DAY, tmp_path, dry_run=False)
@@ -50,6 +53,8 @@ def test_event_ids_already_stored_are_reported_and_never_loaded_twice(store, war
     loaded = load_day(store, warehouse, NEXT_DAY, mappings, settings)
     assert loaded.sources["import"].duplicates_of_earlier_days == CSV_EVENTS
     assert loaded.sources["import"].loaded == 0
-    stored = warehouse.query_df("SELECT CAST(partition_date AS VARCHAR) AS day, count(*) AS n FROM events_part "
-                                "WHERE source = 'import' GROUP BY partition_date")
+    stored = warehouse.query_df(
+        "SELECT CAST(partition_date AS VARCHAR) AS day, count(*) AS n FROM events_part "
+        "WHERE source = 'import' GROUP BY partition_date"
+    )
     assert stored.values.tolist() == [[DAY, len(SEEDED_VALID)]]

@@ -32,8 +32,11 @@ from analytics_dagster_tests.imports.conftest import (
 
 
 def imported_rows(resources: dict) -> dict[str, tuple[str, str]]:
-    frame = resources["warehouse"].get().query_df(
-        "SELECT uuid, insert_id, event_type, user_key FROM events_part WHERE source = 'import'")
+    frame = (
+        resources["warehouse"]
+        .get()
+        .query_df("SELECT uuid, insert_id, event_type, user_key FROM events_part WHERE source = 'import'")
+    )
     assert all(row.uuid == event_uuid(row.insert_id) for row in frame.itertuples())
     assert frame["insert_id"].is_unique
     return {row.insert_id: (row.event_type, row.user_key) for row in frame.itertuples()}
@@ -75,13 +78,17 @@ def test_real_import_loads_the_valid_rows_again_changes_nothing_and_a_changed_fi
     assert metadata_of(materialization)["would_load"] == len(SEEDED_VALID)
     run_dwh(resources)
     assert imported_rows(resources) == SEEDED_VALID
-    props = resources["warehouse"].get().query_df(
-        "SELECT event_properties FROM tmp_event_properties WHERE uuid = $uuid", {"uuid": event_uuid("ok-1")})
+    props = (
+        resources["warehouse"]
+        .get()
+        .query_df("SELECT event_properties FROM tmp_event_properties WHERE uuid = $uuid", {"uuid": event_uuid("ok-1")})
+    )
     assert json.loads(props["event_properties"][0]) == {"revenue": 12.5, "plan": "enterprise"}  # the later copy
     with gzip.open(store.local_path(f"{quarantine_prefix(DAY)}/{QUARANTINE_FILE}"), "rt") as handle:
         quarantined = [json.loads(line) for line in handle]
     assert sorted((r["line"], r["reason"]) for r in quarantined) == sorted(
-        (int(entry.split(" line ")[1].split(":")[0]), entry.split(": ", 1)[1]) for entry in SEEDED_INVALID)
+        (int(entry.split(" line ")[1].split(":")[0]), entry.split(": ", 1)[1]) for entry in SEEDED_INVALID
+    )
     loaded = table_state(resources["warehouse"].get())
 
     assert run_import(resources).success  # importing the same files again
@@ -95,10 +102,12 @@ def test_real_import_loads_the_valid_rows_again_changes_nothing_and_a_changed_fi
     assert imported_rows(resources) == SEEDED_VALID
     store.delete([copy_key])
 
-    changed = [HEADER,
-               "ok-1,purchase_refunded,2026-03-10T12:00:00+03:00,imp-user-1,,17,web,,",
-               "ok-8,trial_started,2026-03-10T13:00:00Z,imp-user-8,,,,,",
-               "ok-7,report_exported,2026-03-10 09:30:00,imp-user-7,,,,,"]
+    changed = [
+        HEADER,
+        "ok-1,purchase_refunded,2026-03-10T12:00:00+03:00,imp-user-1,,17,web,,",
+        "ok-8,trial_started,2026-03-10T13:00:00Z,imp-user-8,,,,,",
+        "ok-7,report_exported,2026-03-10 09:30:00,imp-user-7,,,,,",
+    ]
     drop_file(store, CSV_KEY, csv_bytes(changed), T0.replace(hour=10))
     assert run_import(resources).success
     run_dwh(resources)
@@ -134,8 +143,7 @@ def test_the_metrics_of_the_day_count_imported_users(resources, store: LocalObje
     run_dwh(resources, first_day=earlier[0])
 
     def dau() -> int:
-        result = dg.materialize([metrics_activity], resources={"warehouse": resources["warehouse"]},
-                                partition_key=DAY)
+        result = dg.materialize([metrics_activity], resources={"warehouse": resources["warehouse"]}, partition_key=DAY)
         assert result.success
         return result.asset_materializations_for_node("metrics_activity")[-1].metadata["dau"].value
 

@@ -64,18 +64,31 @@ def test_each_new_file_day_is_requested_once_across_restarts(tmp_path):
 
 
 def test_files_of_the_running_day_wait_in_the_cursor_until_their_partition_exists():
-    listing = [ListedObject("landing/events/2026-03-21/a.csv", "e1", T0),
-               ListedObject("landing/events/2026-03-20/b.csv", "e2", T0)]
-    plan = plan_tick(listing, ExportCursor(), margin=dt.timedelta(hours=3), first_day=dt.date(2026, 1, 1),
-                     last_day=dt.date(2026, 3, 20))
+    listing = [
+        ListedObject("landing/events/2026-03-21/a.csv", "e1", T0),
+        ListedObject("landing/events/2026-03-20/b.csv", "e2", T0),
+    ]
+    plan = plan_tick(
+        listing,
+        ExportCursor(),
+        margin=dt.timedelta(hours=3),
+        first_day=dt.date(2026, 1, 1),
+        last_day=dt.date(2026, 3, 20),
+    )
     assert [(str(r.day), r.keys) for r in plan.requests] == [("2026-03-20", ("landing/events/2026-03-20/b.csv",))]
     cursor = ExportCursor.decode(plan.cursor.encode())  # survives a restart
     assert [o.key for o in cursor.pending] == ["landing/events/2026-03-21/a.csv"]
-    still = plan_tick(listing, cursor, margin=dt.timedelta(hours=3), first_day=dt.date(2026, 1, 1),
-                      last_day=dt.date(2026, 3, 20))
+    still = plan_tick(
+        listing, cursor, margin=dt.timedelta(hours=3), first_day=dt.date(2026, 1, 1), last_day=dt.date(2026, 3, 20)
+    )
     assert not still.requests
-    next_day = plan_tick(listing, ExportCursor.decode(still.cursor.encode()), margin=dt.timedelta(hours=3),
-                         first_day=dt.date(2026, 1, 1), last_day=dt.date(2026, 3, 21))
+    next_day = plan_tick(
+        listing,
+        ExportCursor.decode(still.cursor.encode()),
+        margin=dt.timedelta(hours=3),
+        first_day=dt.date(2026, 1, 1),
+        last_day=dt.date(2026, 3, 21),
+    )
     assert [str(r.day) for r in next_day.requests] == ["2026-03-21"] and not next_day.cursor.pending
 
 

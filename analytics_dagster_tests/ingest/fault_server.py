@@ -283,7 +283,9 @@ class _Handler(BaseHTTPRequestHandler):
                 {n: b for n, b in state.amplitude_members(day).items() if first <= _hour_of_member(n) <= last}
             )
             day += dt.timedelta(days=1)
-        fault = state.fault_for("amplitude", request, state.plan.amplitude_faults, with_content=bool(members) and not oversize)
+        fault = state.fault_for(
+            "amplitude", request, state.plan.amplitude_faults, with_content=bool(members) and not oversize
+        )
         if fault and fault not in _CONTENT_FAULTS:
             return self._fault("amplitude", request, fault)
         if oversize:

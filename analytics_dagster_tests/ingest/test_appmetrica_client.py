@@ -168,7 +168,7 @@ def test_parser_gives_the_same_records_whatever_the_chunking():
         (b'{"data":[{"a":"1"},{"a":"2"}', "truncated"),
         (b'{"data":[{"a":"1"},{"a":', "not valid JSON"),
         (b'{"data":[{"a":"1"}]}garbage', "unexpected text"),
-        (b'<html>502 Bad Gateway</html>', "does not start with"),
+        (b"<html>502 Bad Gateway</html>", "does not start with"),
         (b"", "does not start with"),
     ],
 )

@@ -147,8 +147,11 @@ def test_seven_day_backfill_through_faults_stores_exactly_what_the_server_served
     with FaultServer(plan, days=WEEK) as server, dg.instance_for_test() as instance:
         result = dg.materialize(
             [amplitude_raw_events, appmetrica_raw_events],
-            resources={"object_store": object_store_resource, "amplitude": amplitude_resource(server),
-                       "appmetrica": appmetrica_resource(server)},  # fmt: skip
+            resources={
+                "object_store": object_store_resource,
+                "amplitude": amplitude_resource(server),
+                "appmetrica": appmetrica_resource(server),
+            },  # fmt: skip
             instance=instance,
             tags=range_tags(WEEK),
         )
@@ -175,8 +178,10 @@ def test_seven_day_backfill_through_faults_stores_exactly_what_the_server_served
     # download. (A reply the client gave up waiting for is a retry to the client, whatever the server sent: hence
     # bounds, not equalities, per kind.)
     appmetrica_records = [r for r in records if r.api == "appmetrica"]
-    counted = {name: sum(m[name].value for m in appmetrica_metadata.values())
-               for name in ("requests", "prepare_polls", "queue_waits", "retries")}
+    counted = {
+        name: sum(m[name].value for m in appmetrica_metadata.values())
+        for name in ("requests", "prepare_polls", "queue_waits", "retries")
+    }
     assert counted["requests"] == len(appmetrica_records)
     assert counted["requests"] == counted["prepare_polls"] + counted["queue_waits"] + counted["retries"] + len(WEEK)
     assert 0 < counted["prepare_polls"] <= sum(1 for r in appmetrica_records if r.status == 202 and not r.fault)

@@ -60,17 +60,31 @@ def serving(body: bytes, content_type: str = "application/json") -> Iterator[tup
 
 
 def appmetrica(url: str) -> AppMetricaLogsClient:
-    return AppMetricaLogsClient("token", "4000001", base_url=url, backoff=FAST_BACKOFF, poll=FAST_POLL,
-                                log=ListLog(), sleep=lambda seconds: None)
+    return AppMetricaLogsClient(
+        "token",
+        "4000001",
+        base_url=url,
+        backoff=FAST_BACKOFF,
+        poll=FAST_POLL,
+        log=ListLog(),
+        sleep=lambda seconds: None,
+    )
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (json.dumps({"data": [GOOD, 42, GOOD]}).encode(), "record 2 of data is not a JSON object: 42"),
-    (b'{"data": [' + json.dumps(GOOD).encode() + b', {"event_name": "\xff\xfe"}]}',
-     "record 2 of data holds bytes that are not UTF-8"),
-    (b'{"data": [' + json.dumps(GOOD).encode() + b', {"event_name": tru}, ' + json.dumps(GOOD).encode() + b"]}",
-     "record 2 of data is not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (json.dumps({"data": [GOOD, 42, GOOD]}).encode(), "record 2 of data is not a JSON object: 42"),
+        (
+            b'{"data": [' + json.dumps(GOOD).encode() + b', {"event_name": "\xff\xfe"}]}',
+            "record 2 of data holds bytes that are not UTF-8",
+        ),
+        (
+            b'{"data": [' + json.dumps(GOOD).encode() + b', {"event_name": tru}, ' + json.dumps(GOOD).encode() + b"]}",
+            "record 2 of data is not valid JSON",
+        ),
+    ],
+)
 def test_a_complete_malformed_logs_api_body_is_an_error_without_retries(tmp_path, body, message):
     dest = tmp_path / "events.json.gz"
     with serving(body) as (url, requests), appmetrica(url) as client:
@@ -98,8 +112,12 @@ def test_a_zip_member_with_the_same_corrupt_gzip_twice_is_an_error_naming_it(tmp
         zipped.writestr("100001/100001_2026-03-14_21#0.json.gz", good)
         zipped.writestr("100001/100001_2026-03-14_22#0.json.gz", bytes(broken))
     log = ListLog()
-    with serving(archive.getvalue(), "application/zip") as (url, requests), AmplitudeExportClient(
-            "key", "secret", base_url=url, backoff=FAST_BACKOFF, log=log, sleep=lambda seconds: None) as client:
+    with (
+        serving(archive.getvalue(), "application/zip") as (url, requests),
+        AmplitudeExportClient(
+            "key", "secret", base_url=url, backoff=FAST_BACKOFF, log=log, sleep=lambda seconds: None
+        ) as client,
+    ):
         with pytest.raises(AmplitudeExportError, match="sent the same bytes again") as raised:
             client.export_day(DAY, tmp_path)
     assert "member 100001_2026-03-14_22#0.json.gz of the export ZIP is not valid gzip" in str(raised.value)

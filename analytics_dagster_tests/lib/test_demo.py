@@ -24,19 +24,60 @@ TS = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}000$")
 MEMBER = re.compile(r"^(\d+)/(\d+)_(\d{4}-\d{2}-\d{2})_(\d{1,2})#0\.json\.gz$")
 
 AMPLITUDE_FIELDS = {
-    "$insert_id": str, "$insert_key": type(None), "$schema": int, "adid": type(None),
-    "amplitude_attribution_ids": type(None), "amplitude_event_type": type(None), "amplitude_id": int,
-    "app": int, "city": str, "client_event_time": str, "client_upload_time": str, "country": str, "data": dict,
-    "data_type": str, "device_brand": type(None), "device_carrier": type(None), "device_family": str,
-    "device_id": str, "device_manufacturer": type(None), "device_model": str, "device_type": str,
-    "dma": (str, type(None)), "event_id": int, "event_properties": dict, "event_time": str, "event_type": str,
-    "global_user_properties": dict, "group_properties": dict, "groups": dict, "idfa": type(None),
-    "ip_address": str, "is_attribution_event": bool, "language": str, "library": str,
-    "location_lat": (float, type(None)), "location_lng": (float, type(None)), "os_name": str, "os_version": str,
-    "partner_id": type(None), "paying": (str, bool, type(None)), "plan": dict, "platform": str,
-    "processed_time": str, "region": str, "sample_rate": type(None), "server_received_time": str,
-    "server_upload_time": str, "session_id": int, "source_id": type(None), "start_version": type(None),
-    "user_creation_time": str, "user_id": (str, type(None)), "user_properties": dict, "uuid": str,
+    "$insert_id": str,
+    "$insert_key": type(None),
+    "$schema": int,
+    "adid": type(None),
+    "amplitude_attribution_ids": type(None),
+    "amplitude_event_type": type(None),
+    "amplitude_id": int,
+    "app": int,
+    "city": str,
+    "client_event_time": str,
+    "client_upload_time": str,
+    "country": str,
+    "data": dict,
+    "data_type": str,
+    "device_brand": type(None),
+    "device_carrier": type(None),
+    "device_family": str,
+    "device_id": str,
+    "device_manufacturer": type(None),
+    "device_model": str,
+    "device_type": str,
+    "dma": (str, type(None)),
+    "event_id": int,
+    "event_properties": dict,
+    "event_time": str,
+    "event_type": str,
+    "global_user_properties": dict,
+    "group_properties": dict,
+    "groups": dict,
+    "idfa": type(None),
+    "ip_address": str,
+    "is_attribution_event": bool,
+    "language": str,
+    "library": str,
+    "location_lat": (float, type(None)),
+    "location_lng": (float, type(None)),
+    "os_name": str,
+    "os_version": str,
+    "partner_id": type(None),
+    "paying": (str, bool, type(None)),
+    "plan": dict,
+    "platform": str,
+    "processed_time": str,
+    "region": str,
+    "sample_rate": type(None),
+    "server_received_time": str,
+    "server_upload_time": str,
+    "session_id": int,
+    "source_id": type(None),
+    "start_version": type(None),
+    "user_creation_time": str,
+    "user_id": (str, type(None)),
+    "user_properties": dict,
+    "uuid": str,
     "version_name": str,
 }
 
@@ -80,8 +121,15 @@ def test_amplitude_fields_and_types(web):
         assert list(e) == sorted(AMPLITUDE_FIELDS), "every top-level key, in the export's (sorted) order"
         for k, typ in AMPLITUDE_FIELDS.items():
             assert isinstance(e[k], typ), (k, e[k])
-        for k in ("client_event_time", "client_upload_time", "event_time", "processed_time",
-                  "server_received_time", "server_upload_time", "user_creation_time"):
+        for k in (
+            "client_event_time",
+            "client_upload_time",
+            "event_time",
+            "processed_time",
+            "server_received_time",
+            "server_upload_time",
+            "user_creation_time",
+        ):
             assert TS.match(e[k]), (k, e[k])
         assert e["app"] == 100001 and e["platform"] == "Web" and e["data_type"] == "event"
         assert e["data"] == {"path": "/2/httpapi", "group_first_event": {}, "group_ids": {}}
@@ -95,7 +143,7 @@ def test_amplitude_fields_and_types(web):
             assert 1.7e12 < sid < 1.8e12, "ms since epoch"
             assert e["library"] == demo.AMPLITUDE_LIBRARY
             # the session starts with (or before) its first event, on the client clock
-            assert sid <= _ts(e["client_event_time"]).replace(tzinfo=dt.timezone.utc).timestamp() * 1000 + 1
+            assert sid <= _ts(e["client_event_time"]).replace(tzinfo=dt.UTC).timestamp() * 1000 + 1
         assert _ts(e["server_upload_time"]) >= _ts(e["event_time"])
         assert _ts(e["server_received_time"]) <= _ts(e["server_upload_time"]) <= _ts(e["processed_time"])
         if e["user_id"] is not None:
@@ -169,17 +217,28 @@ def test_amplitude_sessions_replays_and_user_properties(web):
     assert 0.2 < with_replay / len(web_sessions) < 0.4
     assert sum(len(v) for v in web_sessions.values()) / len(web_sessions) > 4, "sessions of several events"
     # no session has replay ids outside sessions
-    assert all(demo.REPLAY_PROPERTY not in e["event_properties"] for k, v in sessions.items() if k[1] == -1
-               for e in v)
+    assert all(demo.REPLAY_PROPERTY not in e["event_properties"] for k, v in sessions.items() if k[1] == -1 for e in v)
     types = collections.Counter(e["event_type"] for _, _, e in rows)
-    for t in ("Page Viewed", "Product Viewed", "Search Performed", "Purchase Completed", "Payment Failed",
-              "Login Failed", "$identify", "$exposure", "Sign Up Completed"):
+    for t in (
+        "Page Viewed",
+        "Product Viewed",
+        "Search Performed",
+        "Purchase Completed",
+        "Payment Failed",
+        "Login Failed",
+        "$identify",
+        "$exposure",
+        "Sign Up Completed",
+    ):
         assert types[t] > 0, t
     anon = sum(e["user_id"] is None for _, _, e in rows) / len(rows)
     assert 0.05 < anon < 0.5
     reg = [e for _, _, e in rows if e["user_id"] is not None and "birth_year" in e["user_properties"]]
-    assert reg and all({"birth_year", "gender", "registration_date", "initial_utm_source", "plan", "city",
-                        "app_version"} <= set(e["user_properties"]) for e in reg)
+    assert reg and all(
+        {"birth_year", "gender", "registration_date", "initial_utm_source", "plan", "city", "app_version"}
+        <= set(e["user_properties"])
+        for e in reg
+    )
     assert {e["user_properties"]["plan"] for e in reg} == {"free", "pro"}
 
 
@@ -274,8 +333,12 @@ def test_experiment_assignment_and_true_effect(web):
             v = e["user_properties"].get(demo.EXPERIMENT_USER_PROPERTY)
             if v is not None and e["device_id"] in variant_of:
                 assert v == variant_of[e["device_id"]]
-    purchased = {(e["device_id"], e["session_id"]) for d in web for _, _, e in web[d][2]
-                 if e["event_type"] == demo.AMPLITUDE_CONVERSION_EVENT}
+    purchased = {
+        (e["device_id"], e["session_id"])
+        for d in web
+        for _, _, e in web[d][2]
+        if e["event_type"] == demo.AMPLITUDE_CONVERSION_EVENT
+    }
     for (dev, sid), v in exposure_sessions.items():
         amp = next(e["amplitude_id"] for d in web for _, _, e in web[d][2] if e["device_id"] == dev)
         cohort, idx = divmod(amp - 100_000_000_000, 4_000_000)
@@ -304,7 +367,9 @@ def test_appmetrica_events_shape(mobile):
         assert rc == dt.datetime.fromtimestamp(int(r["event_receive_timestamp"]), demo.MSK).replace(tzinfo=None)
         assert rc.date() == DAY and rc >= ev
         assert r["os_name"] in ("android", "ios") and r["device_type"] in ("phone", "tablet")
-        assert (r["google_aid"] == "") == (r["os_name"] == "ios") and (r["ios_ifa"] == "") == (r["os_name"] == "android")
+        assert (r["google_aid"] == "") == (r["os_name"] == "ios") and (r["ios_ifa"] == "") == (
+            r["os_name"] == "android"
+        )
         assert r["application_id"] == "4000001" and r["session_id"].isdigit()
         if r["event_name"] == demo.APPMETRICA_EXPOSURE_EVENT:
             assert orjson.loads(r["event_json"])["flag_key"] == demo.EXPERIMENT_FLAG

@@ -23,9 +23,14 @@ TEST_EXPERIMENTS = Path(__file__).with_name("experiments_test.yaml")
 # third day (almost no history: naive forecast, no model).
 TEST_DAYS = (dt.date(2026, 3, 15), dt.date(2026, 2, 25), dt.date(2026, 2, 4))
 ALL_METRIC_ASSETS = [
-    metric_assets.metrics_activity, metric_assets.metrics_top_events, metric_assets.metrics_lifecycle,
-    metric_assets.metrics_retention_daily, metric_assets.metrics_retention_weekly,
-    metric_assets.metrics_user_engagement, metric_assets.metrics_ab_tests, metric_assets.metrics_forecasts,
+    metric_assets.metrics_activity,
+    metric_assets.metrics_top_events,
+    metric_assets.metrics_lifecycle,
+    metric_assets.metrics_retention_daily,
+    metric_assets.metrics_retention_weekly,
+    metric_assets.metrics_user_engagement,
+    metric_assets.metrics_ab_tests,
+    metric_assets.metrics_forecasts,
     metric_assets.metrics_report,
 ]
 
@@ -35,8 +40,12 @@ def run_config(experiments_file: Path = TEST_EXPERIMENTS) -> dict:
 
 
 def materialize_day(assets, day: dt.date, resources: dict, experiments_file: Path = TEST_EXPERIMENTS):
-    result = dg.materialize(assets, partition_key=day.isoformat(), resources=resources,
-                            run_config=run_config(experiments_file) if metric_assets.metrics_ab_tests in assets else None)
+    result = dg.materialize(
+        assets,
+        partition_key=day.isoformat(),
+        resources=resources,
+        run_config=run_config(experiments_file) if metric_assets.metrics_ab_tests in assets else None,
+    )
     assert result.success
     return result
 
@@ -64,8 +73,9 @@ def fill_daily_rollups(warehouse: Warehouse, first_day: dt.date, last_day: dt.da
     day = first_day
     while day <= last_day:
         for table, compute in (("metrics_activity", queries.activity), ("metrics_lifecycle", queries.lifecycle)):
-            warehouse.replace_partition(table, compute(warehouse, day), partition_column="metric_date",
-                                        partition_value=day)
+            warehouse.replace_partition(
+                table, compute(warehouse, day), partition_column="metric_date", partition_value=day
+            )
         day += dt.timedelta(days=1)
 
 

@@ -26,8 +26,15 @@ LAST_DAY = dt.date(2026, 3, 15)
 FLAG = "test-flag"
 MSK = dt.timedelta(hours=3)
 
-WEB_EVENTS = ["Page Viewed", "Page Viewed", "Page Viewed", "Button Clicked", "Product Viewed", "Search Performed",
-              "Product Added to Cart"]
+WEB_EVENTS = [
+    "Page Viewed",
+    "Page Viewed",
+    "Page Viewed",
+    "Button Clicked",
+    "Product Viewed",
+    "Search Performed",
+    "Product Added to Cart",
+]
 MOBILE_EVENTS = ["screen_view", "screen_view", "product_view", "search", "add_to_cart"]
 
 
@@ -47,8 +54,9 @@ def _upload_delay(rnd: random.Random) -> int:
     return 0
 
 
-def build_dataset(seed: int = 11, users: int = 140, first_day: dt.date = FIRST_DAY,
-                  last_day: dt.date = LAST_DAY) -> Dataset:
+def build_dataset(
+    seed: int = 11, users: int = 140, first_day: dt.date = FIRST_DAY, last_day: dt.date = LAST_DAY
+) -> Dataset:
     rnd = random.Random(seed)
     events, event_props, user_props = [], [], []
     days = (last_day - first_day).days + 1
@@ -71,7 +79,7 @@ def build_dataset(seed: int = 11, users: int = 140, first_day: dt.date = FIRST_D
 
         for offset in range(start, min(days, start + lifetime)):
             age = offset - start
-            if age > 0 and rnd.random() > 0.15 + 0.6 * loyalty * (0.92 ** age):
+            if age > 0 and rnd.random() > 0.15 + 0.6 * loyalty * (0.92**age):
                 continue
             day = first_day + dt.timedelta(days=offset)
             for session in range(rnd.randint(1, 3)):
@@ -83,8 +91,11 @@ def build_dataset(seed: int = 11, users: int = 140, first_day: dt.date = FIRST_D
                     session_source = "amplitude" if mobile else "appmetrica"
                     session_platform = "Web" if mobile else "iOS"
                 start_msk = dt.datetime.combine(day, dt.time(hour, minute))
-                session_id = int((start_msk - MSK).timestamp() * 1000) if session_source == "amplitude" \
+                session_id = (
+                    int((start_msk - MSK).timestamp() * 1000)
+                    if session_source == "amplitude"
                     else 10_000 + index * 100 + session
+                )
                 delay = _upload_delay(rnd)
                 types = WEB_EVENTS if session_source == "amplitude" else MOBILE_EVENTS
                 planned: list[tuple[str, dict]] = [(rnd.choice(types), {"n": k}) for k in range(rnd.randint(1, 6))]
@@ -115,31 +126,60 @@ def build_dataset(seed: int = 11, users: int = 140, first_day: dt.date = FIRST_D
                     event_uuid = str(uuidlib.UUID(int=rnd.getrandbits(128)))
                     server_side = event_type == "Email Opened"
                     revenue = properties.get("revenue")
-                    events.append({
-                        "uuid": event_uuid, "source": session_source, "partition_date": partition_date,
-                        "event_type": event_type, "event_time": event_time, "event_date": event_date,
-                        "client_event_time": event_time, "server_upload_time": upload, "user_key": user_key,
-                        "user_id": None if anonymous else user_key, "device_id": f"d{index}",
-                        "amplitude_id": 1000 + index if session_source == "amplitude" else None,
-                        "session_id": -1 if server_side else session_id, "event_id": position,
-                        "insert_id": None, "platform": session_platform, "os_name": None, "app_version": "1.0",
-                        "country": "RU", "city": "Moscow", "revenue": revenue, "session_replay_id": None,
-                    })
-                    event_props.append({
-                        "uuid": event_uuid, "source": session_source, "partition_date": partition_date,
-                        "event_time": event_time, "event_type": event_type, "event_properties": json.dumps(properties),
-                    })
+                    events.append(
+                        {
+                            "uuid": event_uuid,
+                            "source": session_source,
+                            "partition_date": partition_date,
+                            "event_type": event_type,
+                            "event_time": event_time,
+                            "event_date": event_date,
+                            "client_event_time": event_time,
+                            "server_upload_time": upload,
+                            "user_key": user_key,
+                            "user_id": None if anonymous else user_key,
+                            "device_id": f"d{index}",
+                            "amplitude_id": 1000 + index if session_source == "amplitude" else None,
+                            "session_id": -1 if server_side else session_id,
+                            "event_id": position,
+                            "insert_id": None,
+                            "platform": session_platform,
+                            "os_name": None,
+                            "app_version": "1.0",
+                            "country": "RU",
+                            "city": "Moscow",
+                            "revenue": revenue,
+                            "session_replay_id": None,
+                        }
+                    )
+                    event_props.append(
+                        {
+                            "uuid": event_uuid,
+                            "source": session_source,
+                            "partition_date": partition_date,
+                            "event_time": event_time,
+                            "event_type": event_type,
+                            "event_properties": json.dumps(properties),
+                        }
+                    )
                     # AppMetrica events carry no user-property bag (NULL in the warehouse).
                     bag = {"plan": "free"} if session_source == "amplitude" else None
                     if bag is not None and exposed_at is not None and event_time >= exposed_at:
                         # A conflicting user's later events carry the other variant.
                         bag[f"[Experiment] {FLAG}"] = variant_seen if position > 0 else variant
-                    user_props.append({
-                        "uuid": event_uuid, "source": session_source, "partition_date": partition_date,
-                        "user_key": user_key, "event_time": event_time,
-                        "user_properties": None if bag is None else json.dumps(bag), "migrated": False,
-                        "property_count": len(bag or {}), "mapped_count": 0,
-                    })
+                    user_props.append(
+                        {
+                            "uuid": event_uuid,
+                            "source": session_source,
+                            "partition_date": partition_date,
+                            "user_key": user_key,
+                            "event_time": event_time,
+                            "user_properties": None if bag is None else json.dumps(bag),
+                            "migrated": False,
+                            "property_count": len(bag or {}),
+                            "mapped_count": 0,
+                        }
+                    )
     frame = pd.DataFrame(events)
     for column in ("amplitude_id", "session_id", "event_id"):
         frame[column] = frame[column].astype("Int64")
@@ -148,8 +188,11 @@ def build_dataset(seed: int = 11, users: int = 140, first_day: dt.date = FIRST_D
 
 def load_dataset(warehouse: Warehouse, dataset: Dataset) -> None:
     """Creates the DWH tables from the lead's DDL and replaces their contents by the dataset (DuckDB or PostgreSQL)."""
-    for table, frame in (("events_part", dataset.events), ("tmp_event_properties", dataset.event_properties),
-                         ("tmp_user_properties", dataset.user_properties)):
+    for table, frame in (
+        ("events_part", dataset.events),
+        ("tmp_event_properties", dataset.event_properties),
+        ("tmp_user_properties", dataset.user_properties),
+    ):
         warehouse.execute((SQL_DIR / "dwh" / "ddl" / f"{table}.sql").read_text())
         columns = ", ".join(f'"{c}"' for c in frame.columns)
         with warehouse.connect() as con:
@@ -173,4 +216,5 @@ def record_loaded_uploads(warehouse: Warehouse, days, sources=ALL_SOURCES) -> No
         for source in sources:
             warehouse.execute(
                 "INSERT INTO dwh_partition_loads VALUES ($day, $source, 'test', '', 0, 0, CURRENT_TIMESTAMP)",
-                {"day": pd.Timestamp(day).date(), "source": source})
+                {"day": pd.Timestamp(day).date(), "source": source},
+            )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import numpy as np
 import pandas as pd
 
 from analytics_dagster_tests.metrics.dataset import Dataset
@@ -53,12 +52,18 @@ class Reference:
             today = frame[frame["event_date"] == day]
             dau = today["user_key"].nunique()
             mau = frame["user_key"].nunique()
-            rows.append({
-                "dimension": dimension, "segment": segment, "dau": dau,
-                "wau": frame[frame["event_date"] >= day - 6 * DAY]["user_key"].nunique(), "mau": mau,
-                "new_users": len(set(today["user_key"]) & new_keys), "events": len(today),
-                "stickiness": dau / mau if mau else None,
-            })
+            rows.append(
+                {
+                    "dimension": dimension,
+                    "segment": segment,
+                    "dau": dau,
+                    "wau": frame[frame["event_date"] >= day - 6 * DAY]["user_key"].nunique(),
+                    "mau": mau,
+                    "new_users": len(set(today["user_key"]) & new_keys),
+                    "events": len(today),
+                    "stickiness": dau / mau if mau else None,
+                }
+            )
         return pd.DataFrame(rows)
 
     def top_events(self, day: dt.date, top_n: int) -> pd.DataFrame:
@@ -66,12 +71,22 @@ class Reference:
         rows = []
         for dimension, segment, frame in self._segments(today):
             counts = frame.groupby("event_type").agg(event_count=("uuid", "size"), unique_users=("user_key", "nunique"))
-            counts = counts.reset_index().sort_values(["event_count", "unique_users", "event_type"],
-                                                      ascending=[False, False, True]).head(top_n)
+            counts = (
+                counts.reset_index()
+                .sort_values(["event_count", "unique_users", "event_type"], ascending=[False, False, True])
+                .head(top_n)
+            )
             for rank, row in enumerate(counts.itertuples(), start=1):
-                rows.append({"dimension": dimension, "segment": segment, "event_rank": rank,
-                             "event_type": row.event_type, "event_count": row.event_count,
-                             "unique_users": row.unique_users})
+                rows.append(
+                    {
+                        "dimension": dimension,
+                        "segment": segment,
+                        "event_rank": rank,
+                        "event_type": row.event_type,
+                        "event_count": row.event_count,
+                        "unique_users": row.unique_users,
+                    }
+                )
         return pd.DataFrame(rows)
 
     def lifecycle(self, day: dt.date) -> dict:
@@ -83,9 +98,14 @@ class Reference:
         returning = today & yesterday
         resurrecting = today - yesterday - new
         dormant = yesterday - today
-        return {"active_users": len(today), "new_users": len(new), "returning_users": len(returning),
-                "resurrecting_users": len(resurrecting), "dormant_users": len(dormant),
-                "quick_ratio": (len(new) + len(resurrecting)) / len(dormant) if dormant else None}
+        return {
+            "active_users": len(today),
+            "new_users": len(new),
+            "returning_users": len(returning),
+            "resurrecting_users": len(resurrecting),
+            "dormant_users": len(dormant),
+            "quick_ratio": (len(new) + len(resurrecting)) / len(dormant) if dormant else None,
+        }
 
     # ---- retention ----------------------------------------------------------------------------------------
     def _active_days(self, day: dt.date) -> dict[str, set[dt.date]]:
@@ -110,13 +130,19 @@ class Reference:
                 complete = target <= day
                 on = sum(target in active_days[u] for u in members)
                 after = sum(any(d >= target for d in active_days[u]) for u in members)
-                rows.append({
-                    "cohort_type": cohort_type, "cohort_date": cohort_date, "cohort_size": size, "day_number": n,
-                    "is_complete": complete, "returned_on_day": on if complete else None,
-                    "returned_on_or_after_day": after if complete else None,
-                    "retention_on_day": on / size if complete else None,
-                    "retention_on_or_after_day": after / size if complete else None,
-                })
+                rows.append(
+                    {
+                        "cohort_type": cohort_type,
+                        "cohort_date": cohort_date,
+                        "cohort_size": size,
+                        "day_number": n,
+                        "is_complete": complete,
+                        "returned_on_day": on if complete else None,
+                        "returned_on_or_after_day": after if complete else None,
+                        "retention_on_day": on / size if complete else None,
+                        "retention_on_or_after_day": after / size if complete else None,
+                    }
+                )
         return pd.DataFrame(rows)
 
     def retention_weekly(self, day: dt.date) -> pd.DataFrame:
@@ -144,13 +170,20 @@ class Reference:
                     retained = sum(start + 7 * k * DAY in active_weeks[u] for u in members)
                 else:
                     retained = sum(any(w >= start + 35 * DAY for w in active_weeks[u]) for u in members)
-                rows.append({
-                    "cohort_type": cohort_type, "cohort_start": start, "cohort_end": start + 6 * DAY,
-                    "cohort_size": size, "week_number": k, "week_label": "Week 5+" if k == 5 else f"Week {k}",
-                    "is_complete": complete, "retained_users": retained if complete else None,
-                    "retention_rate": retained / size if complete else None,
-                    "overall_retention_rate": later / size if later_known else None,
-                })
+                rows.append(
+                    {
+                        "cohort_type": cohort_type,
+                        "cohort_start": start,
+                        "cohort_end": start + 6 * DAY,
+                        "cohort_size": size,
+                        "week_number": k,
+                        "week_label": "Week 5+" if k == 5 else f"Week {k}",
+                        "is_complete": complete,
+                        "retained_users": retained if complete else None,
+                        "retention_rate": retained / size if complete else None,
+                        "overall_retention_rate": later / size if later_known else None,
+                    }
+                )
         return pd.DataFrame(rows)
 
     # ---- per user -----------------------------------------------------------------------------------------
@@ -162,26 +195,44 @@ class Reference:
             last7 = frame[frame["event_date"] >= day - 6 * DAY]["event_date"].nunique()
             sessions = {(s, i) for s, i in zip(frame["source"], frame["session_id"]) if pd.notna(i) and i != -1}
             since = (day - frame["event_date"].max()).days
-            hours = ((pd.to_datetime(frame["event_time"]) + pd.Timedelta(hours=3)).dt.hour
-                     .value_counts().reindex(range(24), fill_value=0))
+            hours = (
+                (pd.to_datetime(frame["event_time"]) + pd.Timedelta(hours=3))
+                .dt.hour.value_counts()
+                .reindex(range(24), fill_value=0)
+            )
             if since >= 7:
                 risk = "high"
             elif since >= 3 or last7 <= 1:
                 risk = "medium"
             else:
                 risk = "low"
-            rows.append({
-                "user_key": user, "events": len(frame), "active_days": active_days, "active_days_last_7": last7,
-                "sessions": len(sessions), "days_since_last_activity": since,
-                "engagement_score": 0.4 * active_days / 30 + 0.4 * (1 - since / 30) + 0.2 * min(len(sessions) / 30, 1),
-                "churn_risk": risk,
-                **{f"h{h:02d}": hours[h] / len(frame) for h in range(24)},
-            })
+            rows.append(
+                {
+                    "user_key": user,
+                    "events": len(frame),
+                    "active_days": active_days,
+                    "active_days_last_7": last7,
+                    "sessions": len(sessions),
+                    "days_since_last_activity": since,
+                    "engagement_score": 0.4 * active_days / 30
+                    + 0.4 * (1 - since / 30)
+                    + 0.2 * min(len(sessions) / 30, 1),
+                    "churn_risk": risk,
+                    **{f"h{h:02d}": hours[h] / len(frame) for h in range(24)},
+                }
+            )
         return pd.DataFrame(rows)
 
     # ---- A/B ----------------------------------------------------------------------------------------------
-    def ab_user_outcomes(self, day: dt.date, flag: str, start: dt.date, exposure_types: set[str],
-                         metric_types: set[str], window_days: int) -> pd.DataFrame:
+    def ab_user_outcomes(
+        self,
+        day: dt.date,
+        flag: str,
+        start: dt.date,
+        exposure_types: set[str],
+        metric_types: set[str],
+        window_days: int,
+    ) -> pd.DataFrame:
         """One row per exposed user: variant (None when seen in several), exposure time, metric events, revenue."""
         counted = self.counted[(self.counted["event_date"] >= start) & (self.counted["event_date"] <= day)]
         by_uuid = counted.set_index("uuid")
@@ -203,17 +254,24 @@ class Reference:
                 event = by_uuid.loc[row.uuid]
                 exposures.append((event["user_key"], event["event_time"], variant))
         frame = pd.DataFrame(exposures, columns=["user_key", "event_time", "variant"])
-        assignments = frame.groupby("user_key").agg(exposure_time=("event_time", "min"),
-                                                    variants=("variant", lambda v: sorted(set(v))))
+        assignments = frame.groupby("user_key").agg(
+            exposure_time=("event_time", "min"), variants=("variant", lambda v: sorted(set(v)))
+        )
         metric_events = self.active[self.active["event_type"].isin(metric_types) & (self.active["event_date"] <= day)]
         rows = []
         for user, assignment in assignments.iterrows():
-            mine = metric_events[(metric_events["user_key"] == user)
-                                 & (metric_events["event_time"] >= assignment["exposure_time"])
-                                 & (metric_events["event_time"] < assignment["exposure_time"]
-                                    + pd.Timedelta(days=window_days))]
-            rows.append({"user_key": user,
-                         "variant": assignment["variants"][0] if len(assignment["variants"]) == 1 else None,
-                         "exposure_time": assignment["exposure_time"], "metric_events": len(mine),
-                         "revenue": float(mine["revenue"].fillna(0).sum())})
+            mine = metric_events[
+                (metric_events["user_key"] == user)
+                & (metric_events["event_time"] >= assignment["exposure_time"])
+                & (metric_events["event_time"] < assignment["exposure_time"] + pd.Timedelta(days=window_days))
+            ]
+            rows.append(
+                {
+                    "user_key": user,
+                    "variant": assignment["variants"][0] if len(assignment["variants"]) == 1 else None,
+                    "exposure_time": assignment["exposure_time"],
+                    "metric_events": len(mine),
+                    "revenue": float(mine["revenue"].fillna(0).sum()),
+                }
+            )
         return pd.DataFrame(rows)

@@ -40,19 +40,23 @@ def test_welch_test_matches_scipy(seed):
     rng = np.random.default_rng(100 + seed)
     control = rng.exponential(rng.uniform(1, 50), int(rng.integers(5, 3000))) * (rng.random(1) < 2)
     treatment = rng.exponential(rng.uniform(1, 50), int(rng.integers(5, 3000)))
-    result = welch_test(control.mean(), control.var(ddof=1), len(control),
-                        treatment.mean(), treatment.var(ddof=1), len(treatment))
+    result = welch_test(
+        control.mean(), control.var(ddof=1), len(control), treatment.mean(), treatment.var(ddof=1), len(treatment)
+    )
     expected = stats.ttest_ind(treatment, control, equal_var=False)
     assert result.statistic == pytest.approx(expected.statistic, abs=TOLERANCE)
     assert result.p_value == pytest.approx(expected.pvalue, abs=TOLERANCE)
     assert result.absolute_ci == pytest.approx(tuple(expected.confidence_interval(0.95)), abs=TOLERANCE)
 
 
-@pytest.mark.parametrize("observed, planned", [
-    ({"a": 5030, "b": 4970}, {"a": 50, "b": 50}),
-    ({"a": 5300, "b": 4700}, {"a": 1, "b": 1}),
-    ({"a": 812, "b": 2090, "c": 1011}, {"a": 0.2, "b": 0.55, "c": 0.25}),
-])
+@pytest.mark.parametrize(
+    "observed, planned",
+    [
+        ({"a": 5030, "b": 4970}, {"a": 50, "b": 50}),
+        ({"a": 5300, "b": 4700}, {"a": 1, "b": 1}),
+        ({"a": 812, "b": 2090, "c": 1011}, {"a": 0.2, "b": 0.55, "c": 0.25}),
+    ],
+)
 def test_sample_ratio_mismatch_matches_scipy_chisquare(observed, planned):
     total = sum(observed.values())
     weights = np.array(list(planned.values()), dtype=float)
@@ -78,8 +82,9 @@ def test_degenerate_groups_do_not_crash():
 
 
 def _stats(rows):
-    return pd.DataFrame(rows, columns=["variant", "exposures", "conversions", "metric_value", "metric_variance",
-                                       "first_exposure_time"])
+    return pd.DataFrame(
+        rows, columns=["variant", "exposures", "conversions", "metric_value", "metric_variance", "first_exposure_time"]
+    )
 
 
 def _config(tmp_path, body: str):
@@ -105,8 +110,10 @@ experiments:
 def _analyse(tmp_path, buy, errors, day=dt.date(2026, 1, 20)):
     experiment = load_experiments(_config(tmp_path, EXPERIMENT))[0]
     started = pd.Timestamp("2026-01-02 10:00")
-    frames = {name: _stats([("control", n_c, c_c, c_c / n_c, 0.0, started), ("treatment", n_t, c_t, c_t / n_t, 0.0, started)])
-              for name, (n_c, c_c, n_t, c_t) in (("buy", buy), ("errors", errors))}
+    frames = {
+        name: _stats([("control", n_c, c_c, c_c / n_c, 0.0, started), ("treatment", n_t, c_t, c_t / n_t, 0.0, started)])
+        for name, (n_c, c_c, n_t, c_t) in (("buy", buy), ("errors", errors))
+    }
     return analyse_experiment(experiment, day, frames)
 
 
@@ -119,7 +126,8 @@ def test_recommendation_ship_when_significant_and_nothing_hurts(tmp_path):
     assert analysis.summary.startswith("Ship treatment")
     p_values = [rows[(m, "treatment")]["p_value"] for m in ("buy", "errors")]
     assert [rows[(m, "treatment")]["p_value_holm"] for m in ("buy", "errors")] == pytest.approx(
-        list(multipletests(p_values, method="holm")[1]), abs=TOLERANCE)
+        list(multipletests(p_values, method="holm")[1]), abs=TOLERANCE
+    )
 
 
 def test_recommendation_do_not_ship_when_a_metric_gets_worse(tmp_path):
@@ -150,14 +158,19 @@ def test_the_shipped_config_loads():
     assert {m.kind for m in experiments[0].metrics} == {"conversion", "mean"}
 
 
-@pytest.mark.parametrize("change, message", [
-    (("control: control", "control: nobody"), "control: 'nobody' is not a variant"),
-    (("kind: conversion, event_types: [purchase]", "kind: ratio, event_types: [purchase]"), "kind: must be one of"),
-    (("start_date: 2026-01-01", "start_date: soon"), "start_date: 'soon' is not a date"),
-    (("planned_split: {control: 50, treatment: 50}", "planned_split: {control: 50}"), "planned_split: needs two"),
-    (("min_conversions_per_variant: 50", "min_conversions_per_variant: 50\n    min_dayz: 3"),
-     "unknown field(s) min_dayz"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("control: control", "control: nobody"), "control: 'nobody' is not a variant"),
+        (("kind: conversion, event_types: [purchase]", "kind: ratio, event_types: [purchase]"), "kind: must be one of"),
+        (("start_date: 2026-01-01", "start_date: soon"), "start_date: 'soon' is not a date"),
+        (("planned_split: {control: 50, treatment: 50}", "planned_split: {control: 50}"), "planned_split: needs two"),
+        (
+            ("min_conversions_per_variant: 50", "min_conversions_per_variant: 50\n    min_dayz: 3"),
+            "unknown field(s) min_dayz",
+        ),
+    ],
+)
 def test_config_errors_name_the_field(tmp_path, change, message):
     body = EXPERIMENT.replace(*change)
     assert body != EXPERIMENT

@@ -36,8 +36,13 @@ def test_ab_results_match_scipy(materialized, day):
     expected_p = {}
     for metric in experiment.metrics:
         outcomes = materialized.reference.ab_user_outcomes(
-            day, experiment.flag_key, experiment.start_date, set(experiment.exposure_event_types),
-            set(metric.event_types), metric.window_days)
+            day,
+            experiment.flag_key,
+            experiment.start_date,
+            set(experiment.exposure_event_types),
+            set(metric.event_types),
+            metric.window_days,
+        )
         assigned = outcomes[outcomes["variant"].notna()]
         if metric.kind == "conversion":
             assigned = assigned.assign(value=(assigned["metric_events"] > 0).astype(float))
@@ -96,8 +101,13 @@ def test_users_seen_in_both_variants_are_left_out(materialized):
     day = TEST_DAYS[0]
     experiment = load_experiments(TEST_EXPERIMENTS)[0]
     outcomes = materialized.reference.ab_user_outcomes(
-        day, experiment.flag_key, experiment.start_date, set(experiment.exposure_event_types),
-        set(experiment.metrics[0].event_types), experiment.metrics[0].window_days)
+        day,
+        experiment.flag_key,
+        experiment.start_date,
+        set(experiment.exposure_event_types),
+        set(experiment.metrics[0].event_types),
+        experiment.metrics[0].window_days,
+    )
     conflicting = int(outcomes["variant"].isna().sum())
     assert conflicting > 0, "the dataset has users seen in both variants"
     summary = materialized.metadata("metrics_ab_tests", day)["experiments"][experiment.flag_key]
@@ -125,8 +135,9 @@ def test_sample_ratio_mismatch_is_flagged(materialized, tmp_path):
     config = TEST_EXPERIMENTS.read_text().replace("{control: 1, treatment: 1}", "{control: 9, treatment: 1}")
     skewed = tmp_path / "skewed.yaml"
     skewed.write_text(config)
-    result = materialize_day([metric_assets.metrics_ab_tests], TEST_DAYS[0],
-                             {"warehouse": materialized.warehouse}, experiments_file=skewed)
+    result = materialize_day(
+        [metric_assets.metrics_ab_tests], TEST_DAYS[0], {"warehouse": materialized.warehouse}, experiments_file=skewed
+    )
     table = materialized.table("metrics_ab_tests", TEST_DAYS[0])
     exposures = table[table["metric"] == "purchase_conversion"].set_index("variant")["exposures"].astype(int)
     total = exposures.sum()

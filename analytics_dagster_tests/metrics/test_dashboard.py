@@ -73,8 +73,11 @@ def dashboards(tmp_path_factory) -> dict[str, Path]:
     history = build_dataset(seed=3, users=150, first_day=LAST_DAY - dt.timedelta(days=30), last_day=LAST_DAY)
     events = history.events
     kept = (pd.to_datetime(events["partition_date"]).dt.date >= SHORT_FIRST_DAY).to_numpy()
-    short = Dataset(events[kept].reset_index(drop=True), history.event_properties[kept].reset_index(drop=True),
-                    history.user_properties[kept].reset_index(drop=True))
+    short = Dataset(
+        events[kept].reset_index(drop=True),
+        history.event_properties[kept].reset_index(drop=True),
+        history.user_properties[kept].reset_index(drop=True),
+    )
     assert (pd.to_datetime(short.events["event_date"]).dt.date < SHORT_FIRST_DAY).any()
     long = build_dataset(seed=5, users=150, first_day=LONG_FIRST_DAY, last_day=LAST_DAY)
     return {
@@ -95,8 +98,9 @@ def pages(dashboards) -> dict[str, dict]:
                 errors: list[str] = []
                 page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
                 page.goto(path.as_uri())
-                page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0",
-                                       timeout=60_000)
+                page.wait_for_function(
+                    "() => document.querySelectorAll('.js-plotly-plot .main-svg').length > 0", timeout=60_000
+                )
                 read[name] = {**page.evaluate(READ_PAGE_JS, CHART_IDS), "errors": errors}
                 if shots:
                     page.screenshot(path=str(Path(shots) / f"dashboard-{name.replace(' ', '-')}.png"), full_page=True)
@@ -137,8 +141,10 @@ def test_windows_longer_than_the_data_say_how_much_they_cover(pages):
 def test_cohorts_before_the_first_loaded_day_are_left_out_with_a_note(pages):
     short, long = pages["8 days"], pages["60 days"]
     for chart in ("chart-retention-weekly", "chart-retention-daily"):
-        assert f"Data starts on {SHORT_FIRST_DAY}: cohorts that began before it are left out" in (
-            short["cards"][chart]["note"])
+        assert (
+            f"Data starts on {SHORT_FIRST_DAY}: cohorts that began before it are left out"
+            in (short["cards"][chart]["note"])
+        )
         assert long["cards"][chart]["note"] == ""
     # 2026-03-08 is a Sunday: its week (from 03-02) is kept and marked partial; earlier weeks are gone.
     cohorts = short["cards"]["chart-retention-weekly"]["traces"][1]["y"]
@@ -149,8 +155,13 @@ def test_cohorts_before_the_first_loaded_day_are_left_out_with_a_note(pages):
 def test_segments_are_named_by_source_and_platform(pages):
     for page in pages.values():
         labels = {k["label"] for k in page["kpis"]}
-        assert {"DAU · source Amplitude", "DAU · source AppMetrica", "DAU · platform Web", "DAU · platform iOS",
-                "DAU · platform Android"} <= labels
+        assert {
+            "DAU · source Amplitude",
+            "DAU · source AppMetrica",
+            "DAU · platform Web",
+            "DAU · platform iOS",
+            "DAU · platform Android",
+        } <= labels
         assert not {"DAU web", "DAU mobile"} & labels
 
 
@@ -173,12 +184,21 @@ def test_every_chart_shows_data_or_says_why_not(pages):
 def test_an_empty_chart_says_why():
     empty = pd.DataFrame()
     data = DashboardData(
-        day=LAST_DAY, state=day_state(LAST_DAY, {}, 0, late_days=3),
-        activity=pd.DataFrame({"dimension": []}), activity_history=empty, top_events=empty,
-        lifecycle_history=empty, retention_weekly=empty,
-        retention_daily=pd.DataFrame({"cohort_type": ["first_time"], "cohort_date": [LAST_DAY], "day_number": [1],
-                                      "is_complete": [False]}),
-        ab_tests=empty, ab_summaries={}, forecasts=empty, forecast_history=empty, user_engagement=empty,
+        day=LAST_DAY,
+        state=day_state(LAST_DAY, {}, 0, late_days=3),
+        activity=pd.DataFrame({"dimension": []}),
+        activity_history=empty,
+        top_events=empty,
+        lifecycle_history=empty,
+        retention_weekly=empty,
+        retention_daily=pd.DataFrame(
+            {"cohort_type": ["first_time"], "cohort_date": [LAST_DAY], "day_number": [1], "is_complete": [False]}
+        ),
+        ab_tests=empty,
+        ab_summaries={},
+        forecasts=empty,
+        forecast_history=empty,
+        user_engagement=empty,
         first_loaded_day=LAST_DAY,
     )
     html = render_dashboard(data, late_days=3)

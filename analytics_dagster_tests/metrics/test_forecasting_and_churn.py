@@ -15,7 +15,13 @@ from analytics_dagster.lib.metrics.churn_model import (
     has_enough_history,
     snapshot_plan,
 )
-from analytics_dagster.lib.metrics.forecasting import BACKTEST_DAYS, complete_daily, forecast_series, mase, seasonal_naive
+from analytics_dagster.lib.metrics.forecasting import (
+    BACKTEST_DAYS,
+    complete_daily,
+    forecast_series,
+    mase,
+    seasonal_naive,
+)
 from analytics_dagster.lib.metrics.rules import CHURN_HORIZON_DAYS
 
 
@@ -68,8 +74,10 @@ def test_interval_covers_held_out_days_about_95_percent():
     assert 0.85 <= covered / total <= 1.0
 
 
-@pytest.mark.parametrize("days, method", [(1, None), (5, "naive"), (13, "naive"), (14, "seasonal_naive"),
-                                          (BACKTEST_DAYS + 20, "seasonal_naive")])
+@pytest.mark.parametrize(
+    "days, method",
+    [(1, None), (5, "naive"), (13, "naive"), (14, "seasonal_naive"), (BACKTEST_DAYS + 20, "seasonal_naive")],
+)
 def test_short_histories_fall_back(days, method):
     forecast = forecast_series(weekly_series(days, noise=5), 10)
     if method is None:
@@ -102,9 +110,17 @@ def _synthetic_users(snapshot: dt.date, rng) -> pd.DataFrame:
     n = 300
     since = rng.integers(0, 30, n)
     active = np.maximum(1, rng.integers(1, 25, n) - since // 2)
-    return pd.DataFrame({"user_key": [f"u{i}" for i in range(n)], "events": active * 5, "active_days": active,
-                         "active_days_last_7": np.minimum(active, 7) * (since < 7), "sessions": active * 2,
-                         "days_since_last_activity": since, "engagement_score": active / 30})
+    return pd.DataFrame(
+        {
+            "user_key": [f"u{i}" for i in range(n)],
+            "events": active * 5,
+            "active_days": active,
+            "active_days_last_7": np.minimum(active, 7) * (since < 7),
+            "sessions": active * 2,
+            "days_since_last_activity": since,
+            "engagement_score": active / 30,
+        }
+    )
 
 
 def test_churn_model_scores_a_learnable_signal_and_logs_its_backtest():
@@ -136,8 +152,12 @@ def test_churn_model_scores_a_learnable_signal_and_logs_its_backtest():
 def test_churn_model_needs_both_classes():
     day = dt.date(2026, 3, 31)
     rng = np.random.default_rng(6)
-    result = fit_churn_model(day, day - dt.timedelta(days=60), _synthetic_users(day, rng),
-                             lambda snapshot: _synthetic_users(snapshot, rng),
-                             lambda first, last: {f"u{i}" for i in range(300)})
+    result = fit_churn_model(
+        day,
+        day - dt.timedelta(days=60),
+        _synthetic_users(day, rng),
+        lambda snapshot: _synthetic_users(snapshot, rng),
+        lambda first, last: {f"u{i}" for i in range(300)},
+    )
     assert result.probabilities is None
     assert "needs 20 of each" in result.status

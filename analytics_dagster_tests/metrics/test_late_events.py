@@ -9,8 +9,8 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
-from analytics_dagster.defs.metrics import assets as metric_assets
 from analytics_dagster.defs.automation import FOLLOWS_UPSTREAM, metrics_automation
+from analytics_dagster.defs.metrics import assets as metric_assets
 from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
 from analytics_dagster.defs.resources import WAREHOUSE_POOL
 from analytics_dagster.lib.metrics import queries
@@ -21,13 +21,20 @@ from analytics_dagster_tests.metrics.dataset import Dataset, load_dataset
 from analytics_dagster_tests.metrics.reference import Reference
 
 DAY = dt.date(2026, 3, 1)
-SQL_ASSETS = [metric_assets.metrics_activity, metric_assets.metrics_retention_daily,
-              metric_assets.metrics_user_engagement]
+SQL_ASSETS = [
+    metric_assets.metrics_activity,
+    metric_assets.metrics_retention_daily,
+    metric_assets.metrics_user_engagement,
+]
 
 
 def uploaded_by(dataset: Dataset, last_partition: dt.date) -> Dataset:
-    return Dataset(*(frame[frame["partition_date"] <= last_partition].reset_index(drop=True)
-                     for frame in (dataset.events, dataset.event_properties, dataset.user_properties)))
+    return Dataset(
+        *(
+            frame[frame["partition_date"] <= last_partition].reset_index(drop=True)
+            for frame in (dataset.events, dataset.event_properties, dataset.user_properties)
+        )
+    )
 
 
 def test_late_uploads_count_up_to_late_days(dataset, duckdb_resource):
@@ -58,23 +65,46 @@ def test_events_more_than_late_days_late_never_count(duckdb_resource):
     event_time = dt.datetime(2026, 3, 1, 9, 0)  # 12:00 Moscow
     rows = []
     for delay in (0, LATE_DAYS, LATE_DAYS + 1):
-        rows.append({"uuid": f"e{delay}", "source": "amplitude", "partition_date": DAY + dt.timedelta(days=delay),
-                     "event_type": "Page Viewed", "event_time": event_time, "event_date": DAY,
-                     "user_key": f"user-{delay}", "platform": "Web"})
-    no_properties = pd.DataFrame(columns=["uuid", "source", "partition_date", "event_time", "event_type",
-                                          "event_properties"])
-    no_user_properties = pd.DataFrame(columns=["uuid", "source", "partition_date", "user_key", "event_time",
-                                               "user_properties", "migrated", "property_count", "mapped_count"])
+        rows.append(
+            {
+                "uuid": f"e{delay}",
+                "source": "amplitude",
+                "partition_date": DAY + dt.timedelta(days=delay),
+                "event_type": "Page Viewed",
+                "event_time": event_time,
+                "event_date": DAY,
+                "user_key": f"user-{delay}",
+                "platform": "Web",
+            }
+        )
+    no_properties = pd.DataFrame(
+        columns=["uuid", "source", "partition_date", "event_time", "event_type", "event_properties"]
+    )
+    no_user_properties = pd.DataFrame(
+        columns=[
+            "uuid",
+            "source",
+            "partition_date",
+            "user_key",
+            "event_time",
+            "user_properties",
+            "migrated",
+            "property_count",
+            "mapped_count",
+        ]
+    )
     load_dataset(warehouse, Dataset(pd.DataFrame(rows), no_properties, no_user_properties))
     materialize_day([metric_assets.metrics_activity], DAY, {"warehouse": duckdb_resource})
-    overall = warehouse.query_df("SELECT dau FROM metrics_activity WHERE metric_date = $day AND dimension = 'all'",
-                                 {"day": DAY})
+    overall = warehouse.query_df(
+        "SELECT dau FROM metrics_activity WHERE metric_date = $day AND dimension = 'all'", {"day": DAY}
+    )
     assert int(overall["dau"].iloc[0]) == 2  # on time and LATE_DAYS late; not LATE_DAYS + 1
 
 
 def _definitions(assets, object_store_resource, duckdb_resource, **kwargs) -> dg.Definitions:
-    return dg.Definitions(assets=assets, resources={"warehouse": duckdb_resource, "object_store": object_store_resource},
-                          **kwargs)
+    return dg.Definitions(
+        assets=assets, resources={"warehouse": duckdb_resource, "object_store": object_store_resource}, **kwargs
+    )
 
 
 def test_metric_partition_follows_the_upload_partition_of_its_day(object_store_resource, duckdb_resource):
@@ -100,8 +130,9 @@ def test_an_upload_partition_landing_requests_its_metric_partition_once(object_s
     def events_part_stub() -> None:
         """Stands in for the DWH multi-asset."""
 
-    defs = _definitions([events_part_stub, *ALL_METRIC_ASSETS], object_store_resource, duckdb_resource,
-                        sensors=[metrics_automation])
+    defs = _definitions(
+        [events_part_stub, *ALL_METRIC_ASSETS], object_store_resource, duckdb_resource, sensors=[metrics_automation]
+    )
     instance = dg.DagsterInstance.ephemeral()
 
     def evaluate(now: dt.datetime, cursor):
@@ -135,8 +166,12 @@ def test_a_run_over_upload_days_records_every_metric_day_it_recomputes(materiali
 def test_forecast_history_starts_at_the_first_upload_partition(dataset, duckdb_resource):
     warehouse = duckdb_resource.get()
     first_upload = DAY - dt.timedelta(days=10)
-    loaded = Dataset(*(frame[frame["partition_date"] >= first_upload].reset_index(drop=True)
-                       for frame in (dataset.events, dataset.event_properties, dataset.user_properties)))
+    loaded = Dataset(
+        *(
+            frame[frame["partition_date"] >= first_upload].reset_index(drop=True)
+            for frame in (dataset.events, dataset.event_properties, dataset.user_properties)
+        )
+    )
     stragglers = loaded.events[loaded.events["event_date"] < first_upload]
     assert len(stragglers) > 0, "the first loaded upload day holds late events of the days before"
     load_dataset(warehouse, loaded)

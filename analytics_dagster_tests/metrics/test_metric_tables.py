@@ -32,18 +32,25 @@ def test_activity_matches_reference(materialized, day):
 def test_activity_and_lifecycle_of_every_day_match_reference(materialized):
     day = FIRST_DAY
     while day <= LAST_DAY:
-        assert_same_rows(materialized.table("metrics_activity", day), materialized.reference.activity(day),
-                         keys=["dimension", "segment"])
-        assert_same_rows(materialized.table("metrics_lifecycle", day),
-                         pd.DataFrame([materialized.reference.lifecycle(day)]), keys=["active_users"])
+        assert_same_rows(
+            materialized.table("metrics_activity", day),
+            materialized.reference.activity(day),
+            keys=["dimension", "segment"],
+        )
+        assert_same_rows(
+            materialized.table("metrics_lifecycle", day),
+            pd.DataFrame([materialized.reference.lifecycle(day)]),
+            keys=["active_users"],
+        )
         day += dt.timedelta(days=1)
 
 
 @pytest.mark.parametrize("day", TEST_DAYS)
 def test_top_events_match_reference(materialized, day):
     expected = materialized.reference.top_events(day, TOP_EVENTS)
-    assert_same_rows(materialized.table("metrics_top_events", day), expected,
-                     keys=["dimension", "segment", "event_rank"])
+    assert_same_rows(
+        materialized.table("metrics_top_events", day), expected, keys=["dimension", "segment", "event_rank"]
+    )
 
 
 @pytest.mark.parametrize("day", TEST_DAYS)
@@ -102,7 +109,8 @@ def test_churn_probability_only_with_enough_history(materialized):
 
     assert materialized.table("metrics_user_engagement", early)["churn_probability"].isna().all()
     assert materialized.metadata("metrics_user_engagement", early)["churn_model_status"].startswith(
-        "not enough history")
+        "not enough history"
+    )
 
 
 @pytest.mark.parametrize("day", TEST_DAYS)
@@ -110,7 +118,9 @@ def test_forecasts_use_the_reference_history(materialized, day):
     reference = materialized.reference
     # History starts at the first upload partition: earlier days would hold late stragglers only.
     first_upload = materialized.dataset.events["partition_date"].min()
-    active = reference.active[(reference.active["event_date"] <= day) & (reference.active["event_date"] >= first_upload)]
+    active = reference.active[
+        (reference.active["event_date"] <= day) & (reference.active["event_date"] >= first_upload)
+    ]
     history_start = active["event_date"].min()
     actual = materialized.table("metrics_forecasts", day)
     dau = active.groupby("event_date")["user_key"].nunique().rename("value").reset_index()
@@ -124,8 +134,13 @@ def test_forecasts_use_the_reference_history(materialized, day):
     assert got["method"].iloc[0] == expected["method"].iloc[0]
 
     recent = active[active["event_date"] >= day - dt.timedelta(days=29)]
-    top_types = (recent.groupby("event_type").size().reset_index(name="n")
-                 .sort_values(["n", "event_type"], ascending=[False, True]).head(5)["event_type"])
+    top_types = (
+        recent.groupby("event_type")
+        .size()
+        .reset_index(name="n")
+        .sort_values(["n", "event_type"], ascending=[False, True])
+        .head(5)["event_type"]
+    )
     assert set(actual["series"]) == {"dau", *(f"events:{t}" for t in top_types)}
 
 
@@ -138,4 +153,6 @@ def test_forecast_method_depends_on_history(materialized):
     metadata = materialized.metadata("metrics_forecasts", last)
     assert metadata["dau mase_seasonal_naive"] > 0 and metadata["dau mase_holt_winters"] > 0
     forecasts = materialized.table("metrics_forecasts", last)
-    assert (forecasts["lower_95"] <= forecasts["forecast"]).all() and (forecasts["forecast"] <= forecasts["upper_95"]).all()
+    assert (forecasts["lower_95"] <= forecasts["forecast"]).all() and (
+        forecasts["forecast"] <= forecasts["upper_95"]
+    ).all()

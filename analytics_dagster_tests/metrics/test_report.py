@@ -16,10 +16,25 @@ from analytics_dagster.lib.metrics.exports import XLSX_MAX_ROWS, write_xlsx
 from analytics_dagster.lib.metrics.queries import METRIC_TABLES
 from analytics_dagster_tests.metrics.conftest import TEST_DAYS
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-CHART_IDS = ["chart-activity", "chart-forecast", "chart-top-events", "chart-retention-weekly",
-             "chart-retention-daily", "chart-lifecycle", "chart-ab", "chart-hours", "chart-churn"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CHART_IDS = [
+    "chart-activity",
+    "chart-forecast",
+    "chart-top-events",
+    "chart-retention-weekly",
+    "chart-retention-daily",
+    "chart-lifecycle",
+    "chart-ab",
+    "chart-hours",
+    "chart-churn",
+]
 # Counts distinct colours, non-white pixels and coloured (not grey: chart marks, not text or axes) pixels of a PNG,
 # decoded by the browser itself.
 COUNT_PIXELS_JS = """async (source) => {
@@ -64,15 +79,18 @@ def test_exports_equal_the_warehouse_tables(materialized, report, tmp_path):
         for column in expected.select_dtypes("number").columns:
             assert parquet[column].astype(float).sum() == pytest.approx(expected[column].astype(float).sum())
             assert csv[column].astype(float).sum() == pytest.approx(expected[column].astype(float).sum())
-    assert set(manifest["files"]) == {f"{t.removeprefix('metrics_')}.{ext}" for t in METRIC_TABLES
-                                      for ext in ("csv", "parquet")} | {f"metrics_{day}.xlsx", "dashboard.html", "day_state.json"}
+    assert set(manifest["files"]) == {
+        f"{t.removeprefix('metrics_')}.{ext}" for t in METRIC_TABLES for ext in ("csv", "parquet")
+    } | {f"metrics_{day}.xlsx", "dashboard.html", "day_state.json"}
     state = json.loads(store.get_bytes(f"{prefix}/day_state.json"))
     assert state["day_state"] == materialized.metadata("metrics_report", day)["day_state"]
     metadata = materialized.metadata("metrics_report", day)
     assert metadata["dashboard"] == store.public_url(f"{prefix}/dashboard.html")
     overall = materialized.table("metrics_activity", day).query("dimension == 'all'").iloc[0]
-    assert f"| all | all | {overall['dau']} | {overall['wau']} | {overall['mau']} | {overall['new_users']} |" in (
-        metadata["headline"])
+    assert (
+        f"| all | all | {overall['dau']} | {overall['wau']} | {overall['mau']} | {overall['new_users']} |"
+        in (metadata["headline"])
+    )
     top = materialized.table("metrics_top_events", day).query("dimension == 'all' and event_rank == 1").iloc[0]
     assert f"| 1 | {top['event_type']} | {top['event_count']} | {top['unique_users']} |" in metadata["top_events"]
 
@@ -111,16 +129,17 @@ def test_dashboard_renders_in_headless_chromium(report, tmp_path):
             page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(store.uri(f"{prefix}/dashboard.html"))
-            page.wait_for_function(
-                "ids => ids.every(id => document.querySelector(`#${id} .main-svg`))", arg=CHART_IDS)
+            page.wait_for_function("ids => ids.every(id => document.querySelector(`#${id} .main-svg`))", arg=CHART_IDS)
             traces = page.evaluate("ids => ids.map(id => document.getElementById(id).data.length)", CHART_IDS)
             assert all(count > 0 for count in traces), dict(zip(CHART_IDS, traces))
             screenshot = page.screenshot(full_page=True)
             charts = {chart: page.locator(f"#{chart}").screenshot() for chart in CHART_IDS}
             blank = browser.new_page()
             whole = blank.evaluate(COUNT_PIXELS_JS, "data:image/png;base64," + base64.b64encode(screenshot).decode())
-            per_chart = {chart: blank.evaluate(COUNT_PIXELS_JS, "data:image/png;base64," + base64.b64encode(png).decode())
-                         for chart, png in charts.items()}
+            per_chart = {
+                chart: blank.evaluate(COUNT_PIXELS_JS, "data:image/png;base64," + base64.b64encode(png).decode())
+                for chart, png in charts.items()
+            }
         finally:
             browser.close()
     assert errors == []
@@ -144,7 +163,8 @@ def test_demo_exports_say_so_where_a_reader_looks_first(tmp_path):
     about = list(load_workbook(demo[f"metrics_{day}.xlsx"], read_only=True)["about"].values)
     assert about[0] == (DEMO_NOTE,) and about[1][0].startswith("Product metrics of")
     assert list(load_workbook(real[f"metrics_{day}.xlsx"], read_only=True)["about"].values)[0][0].startswith(
-        "Product metrics of")
+        "Product metrics of"
+    )
     assert pq.read_schema(demo["activity.parquet"]).metadata[b"demo_data"] == b"true"
     assert pq.read_schema(real["activity.parquet"]).metadata[b"demo_data"] == b"false"
     assert json.loads(demo["day_state.json"].read_text())["demo_data"] is True

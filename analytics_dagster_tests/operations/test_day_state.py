@@ -31,7 +31,8 @@ def test_preliminary_while_later_upload_days_are_still_to_come():
     state = day_state(DAY, loaded(10, 18), events=400, late_days=3)
     assert state.status is DayStatus.PRELIMINARY
     assert {(u.source, u.day.day, u.reason) for u in state.pending} == {
-        (s, d, "pending") for s in SOURCES for d in (19, 20)}
+        (s, d, "pending") for s in SOURCES for d in (19, 20)
+    }
     assert state.missing == ()
 
 
@@ -64,22 +65,30 @@ def test_a_day_without_events_is_no_data_never_final(uploads):
 
 
 def test_metadata_is_the_same_keys_for_every_state():
-    keys = {frozenset(day_state(DAY, u, events=e, late_days=3).as_metadata())
-            for u, e in ((loaded(10, 25), 1), (loaded(10, 18), 1), (loaded(20, 21), 1), (loaded(10, 25), 0))}
+    keys = {
+        frozenset(day_state(DAY, u, events=e, late_days=3).as_metadata())
+        for u, e in ((loaded(10, 25), 1), (loaded(10, 18), 1), (loaded(20, 21), 1), (loaded(10, 25), 0))
+    }
     assert len(keys) == 1
 
 
 def test_a_range_of_upload_days_touches_the_metric_days_late_events_reach_back_to():
     assert metric_days_touched(dt.date(2026, 11, 20), dt.date(2026, 11, 21), 3, dt.date(2026, 1, 1)) == [
-        dt.date(2026, 11, d) for d in range(17, 22)]
+        dt.date(2026, 11, d) for d in range(17, 22)
+    ]
     # never before the first partition
     assert metric_days_touched(dt.date(2026, 1, 2), dt.date(2026, 1, 2), 3, dt.date(2026, 1, 1)) == [
-        dt.date(2026, 1, 1), dt.date(2026, 1, 2)]
+        dt.date(2026, 1, 1),
+        dt.date(2026, 1, 2),
+    ]
 
 
 def test_metric_days_already_computed_after_the_range_are_recomputed_too():
     # Filling a gap before days already computed: their windows and "new user" reach back into the gap.
     computed = [dt.date(2026, 11, d) for d in (5, 12, 13, 20)]
     assert metric_days_touched(dt.date(2026, 11, 10), dt.date(2026, 11, 11), 3, dt.date(2026, 1, 1), computed) == [
-        *(dt.date(2026, 11, d) for d in range(7, 12)), dt.date(2026, 11, 12), dt.date(2026, 11, 13),
-        dt.date(2026, 11, 20)]
+        *(dt.date(2026, 11, d) for d in range(7, 12)),
+        dt.date(2026, 11, 12),
+        dt.date(2026, 11, 13),
+        dt.date(2026, 11, 20),
+    ]

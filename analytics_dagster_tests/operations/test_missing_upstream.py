@@ -15,9 +15,12 @@ from analytics_dagster_tests.dwh.conftest import DAYS, demo_raw_files  # noqa: F
 
 
 def materialize(object_store_resource, duckdb_resource, **partitions):
-    return dg.materialize([dwh_tables], resources={"object_store": object_store_resource,
-                                                   "warehouse": duckdb_resource},
-                          raise_on_error=False, **partitions)
+    return dg.materialize(
+        [dwh_tables],
+        resources={"object_store": object_store_resource, "warehouse": duckdb_resource},
+        raise_on_error=False,
+        **partitions,
+    )
 
 
 def range_tags(first: str, last: str) -> dict[str, str]:
@@ -34,7 +37,8 @@ def stored_days(duckdb_resource) -> list[str]:
 
 
 def test_a_day_without_a_configured_sources_raw_data_fails_naming_it(
-        object_store_resource, duckdb_resource, demo_raw_files):
+    object_store_resource, duckdb_resource, demo_raw_files
+):
     store = object_store_resource.store()
     publish_day(store, "amplitude", DAYS[0], demo_raw_files[("amplitude", DAYS[0])], origin="demo")
     result = materialize(object_store_resource, duckdb_resource, partition_key=DAYS[0])
@@ -46,7 +50,8 @@ def test_a_day_without_a_configured_sources_raw_data_fails_naming_it(
 
 
 def test_a_source_left_out_of_the_configuration_is_not_required(
-        monkeypatch, object_store_resource, duckdb_resource, demo_raw_files):
+    monkeypatch, object_store_resource, duckdb_resource, demo_raw_files
+):
     monkeypatch.setenv("ANALYTICS_SOURCES", "amplitude")
     store = object_store_resource.store()
     publish_day(store, "amplitude", DAYS[0], demo_raw_files[("amplitude", DAYS[0])], origin="demo")
@@ -56,7 +61,8 @@ def test_a_source_left_out_of_the_configuration_is_not_required(
 
 
 def test_a_range_run_loads_every_complete_day_and_fails_on_the_missing_one(
-        object_store_resource, duckdb_resource, demo_raw_files):
+    object_store_resource, duckdb_resource, demo_raw_files
+):
     store = object_store_resource.store()
     first, second = sorted(DAYS)[:2]
     for source in ("amplitude", "appmetrica"):
@@ -65,8 +71,11 @@ def test_a_range_run_loads_every_complete_day_and_fails_on_the_missing_one(
     result = materialize(object_store_resource, duckdb_resource, tags=range_tags(first, second))
     assert not result.success
     assert second in result.failure_data_for_node("dwh_tables").error.message
-    materialized = {(e.asset_key.to_user_string(), e.partition) for e in result.all_events
-                    if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION}
+    materialized = {
+        (e.asset_key.to_user_string(), e.partition)
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+    }
     assert ("events_part", first) in materialized and ("events_part", second) not in materialized
     assert stored_days(duckdb_resource) == [first]
 
@@ -81,14 +90,18 @@ def test_the_dwh_follows_its_raw_days_on_its_own(object_store_resource, duckdb_r
     @dg.asset(key="imported_events", partitions_def=dwh_tables.partitions_def, group_name="ingest")
     def imported_stub() -> None: ...
 
-    defs = dg.Definitions(assets=[amplitude_stub, appmetrica_stub, imported_stub, dwh_tables], sensors=[dwh_automation],
-                          resources={"object_store": object_store_resource, "warehouse": duckdb_resource})
+    defs = dg.Definitions(
+        assets=[amplitude_stub, appmetrica_stub, imported_stub, dwh_tables],
+        sensors=[dwh_automation],
+        resources={"object_store": object_store_resource, "warehouse": duckdb_resource},
+    )
     instance = dg.DagsterInstance.ephemeral()
     now = dt.datetime(2026, 3, 16, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=3)))
 
     def evaluate(cursor, minutes: int):
-        return dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor,
-                                                 evaluation_time=now + dt.timedelta(minutes=minutes))
+        return dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=cursor, evaluation_time=now + dt.timedelta(minutes=minutes)
+        )
 
     tick = evaluate(None, 0)
     # The daily ingest job stores every raw asset of the day; the AppMetrica one lands last here.

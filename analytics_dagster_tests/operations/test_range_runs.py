@@ -39,8 +39,7 @@ METRIC_KEYS = {
     "metrics_forecasts": ["series", "forecast_date"],
 }
 # ingest, DWH and every metric table (replays and the report files have tests of their own)
-SELECTION = ",".join(["amplitude_raw_events", "appmetrica_raw_events", "imported_events", *DWH_TABLES,
-                      *METRIC_KEYS])
+SELECTION = ",".join(["amplitude_raw_events", "appmetrica_raw_events", "imported_events", *DWH_TABLES, *METRIC_KEYS])
 CLI_TIMEOUT_S = 1200  # generous: the machine may be loaded
 
 
@@ -48,25 +47,37 @@ def dagster_env(root: Path, **extra: str) -> dict[str, str]:
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AMPLITUDE_", "APPMETRICA_", "WAREHOUSE",
-                                                                    "POSTGRES_", "S3_"))}
-    env.update({"ANALYTICS_DATA_DIR": str(root / "data"), "DAGSTER_HOME": str(home),
-                "ANALYTICS_START_DATE": "2026-11-01", "DEMO_EVENTS_PER_DAY": "300", **extra})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AMPLITUDE_", "APPMETRICA_", "WAREHOUSE", "POSTGRES_", "S3_"))
+    }
+    env.update(
+        {
+            "ANALYTICS_DATA_DIR": str(root / "data"),
+            "DAGSTER_HOME": str(home),
+            "ANALYTICS_START_DATE": "2026-11-01",
+            "DEMO_EVENTS_PER_DAY": "300",
+            **extra,
+        }
+    )
     return env
 
 
 def dagster_cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
     executable = str(Path(sys.executable).parent / "dagster")
-    process = subprocess.run([executable, *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
-                             timeout=CLI_TIMEOUT_S)
+    process = subprocess.run(
+        [executable, *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=CLI_TIMEOUT_S
+    )
     if check:
         assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
     return process
 
 
 def materialize(env: dict[str, str], *partition_args: str) -> None:
-    dagster_cli(env, "asset", "materialize", "-m", "analytics_dagster.definitions", "--select", SELECTION,
-                *partition_args)
+    dagster_cli(
+        env, "asset", "materialize", "-m", "analytics_dagster.definitions", "--select", SELECTION, *partition_args
+    )
 
 
 def assert_every_metric_day_equals_a_recompute(warehouse: Warehouse, days: list[dt.date]) -> None:
@@ -89,7 +100,8 @@ def instance_of(env: dict[str, str]) -> dg.DagsterInstance:
 
 def latest_state(instance: dg.DagsterInstance, asset: str, day: dt.date) -> str:
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[day.isoformat()]), limit=1)
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[day.isoformat()]), limit=1
+    )
     return records.records[0].event_log_entry.asset_materialization.metadata["day_state"].value
 
 
@@ -103,7 +115,8 @@ def test_a_week_loaded_day_by_day_through_the_cli_equals_a_full_recompute(tmp_pa
         states = {day: latest_state(instance, "metrics_activity", day) for day in WEEK}
     # The last LATE_DAYS days still wait for uploads; the days before have every upload day loaded.
     assert [states[day] for day in WEEK] == (
-        [DayStatus.FINAL.value] * (len(WEEK) - LATE_DAYS) + [DayStatus.PRELIMINARY.value] * LATE_DAYS)
+        [DayStatus.FINAL.value] * (len(WEEK) - LATE_DAYS) + [DayStatus.PRELIMINARY.value] * LATE_DAYS
+    )
 
 
 def test_a_range_run_on_postgres_equals_a_full_recompute_and_names_its_gaps(tmp_path, postgres_dsn):
@@ -134,13 +147,37 @@ def test_a_killed_run_is_recovered_and_the_partition_reruns(tmp_path):
     env = dagster_env(tmp_path, DEMO_EVENTS_PER_DAY="20000")
     day = WEEK[0].isoformat()
     dagster_cli(env, "instance", "concurrency", "set", "warehouse", "1")
-    dagster_cli(env, "asset", "materialize", "-m", "analytics_dagster.definitions", "--select",
-                "amplitude_raw_events,appmetrica_raw_events", "--partition", day)
-    load_day = [str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m",
-                "analytics_dagster.definitions", "--select", DWH_SELECTION, "--partition", day]
+    dagster_cli(
+        env,
+        "asset",
+        "materialize",
+        "-m",
+        "analytics_dagster.definitions",
+        "--select",
+        "amplitude_raw_events,appmetrica_raw_events",
+        "--partition",
+        day,
+    )
+    load_day = [
+        str(Path(sys.executable).parent / "dagster"),
+        "asset",
+        "materialize",
+        "-m",
+        "analytics_dagster.definitions",
+        "--select",
+        DWH_SELECTION,
+        "--partition",
+        day,
+    ]
     scratch = tmp_path / "data" / "scratch"
-    process = subprocess.Popen(load_day, env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        load_day,
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         # Killed while the DWH step works in its scratch folder, holding the warehouse pool slot.
         _wait_for(lambda: scratch.is_dir() and any(scratch.glob("*/*")), CLI_TIMEOUT_S, "the DWH step to start")
@@ -154,8 +191,14 @@ def test_a_killed_run_is_recovered_and_the_partition_reruns(tmp_path):
     killed_run = stuck[0].run_id
 
     # What `make run` does first; under dagster-daemon the dead_run_recovery sensor does the same every minute.
-    recovery = subprocess.run([sys.executable, "-m", "analytics_dagster.recover"], env=env, cwd=PROJECT_ROOT,
-                              capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
+    recovery = subprocess.run(
+        [sys.executable, "-m", "analytics_dagster.recover"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+    )
     assert recovery.returncode == 0 and f"recovered run {killed_run}" in recovery.stdout, recovery.stderr
     assert not (scratch / killed_run).exists(), "the dead run's scratch folder is removed"
     # Without the recovery this run would wait for ever on "blocked by limit for pool warehouse".

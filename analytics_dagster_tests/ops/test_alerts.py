@@ -35,34 +35,44 @@ class Switch(dg.ConfigurableResource):
 def flaky_day(switch: Switch) -> None:
     if switch.fail:
         # An error message that carries secrets, as a driver's or an HTTP client's might.
-        raise ValueError(f"warehouse refused postgresql://loader:{DSN_PASSWORD}@db/analytics key {AMPLITUDE_SECRET}\n"
-                         "second line that the alert leaves out")
+        raise ValueError(
+            f"warehouse refused postgresql://loader:{DSN_PASSWORD}@db/analytics key {AMPLITUDE_SECRET}\n"
+            "second line that the alert leaves out"
+        )
 
 
 @dg.asset(
     partitions_def=partitions,
-    check_specs=[dg.AssetCheckSpec("rows_match", asset="checked_day"),
-                 dg.AssetCheckSpec("few_nulls", asset="checked_day")],
+    check_specs=[
+        dg.AssetCheckSpec("rows_match", asset="checked_day"),
+        dg.AssetCheckSpec("few_nulls", asset="checked_day"),
+    ],
 )
 def checked_day() -> dg.MaterializeResult:
-    return dg.MaterializeResult(check_results=[
-        dg.AssetCheckResult(check_name="rows_match", passed=False, description="3 rows differ from the raw day"),
-        dg.AssetCheckResult(check_name="few_nulls", passed=False, severity=dg.AssetCheckSeverity.WARN),
-    ])
+    return dg.MaterializeResult(
+        check_results=[
+            dg.AssetCheckResult(check_name="rows_match", passed=False, description="3 rows differ from the raw day"),
+            dg.AssetCheckResult(check_name="few_nulls", passed=False, severity=dg.AssetCheckSeverity.WARN),
+        ]
+    )
 
 
 def _run(instance: dg.DagsterInstance, asset: dg.AssetsDefinition, fail: bool = False) -> dg.ExecuteInProcessResult:
     """Materializes the asset as the UI does: the code location's asset job with an asset selection."""
     definitions = dg.Definitions(assets=[asset], resources={"switch": Switch(fail=fail)})
     job = definitions.resolve_implicit_global_asset_job_def()
-    return job.execute_in_process(instance=instance, partition_key=PARTITION, asset_selection=[asset.key],
-                                  raise_on_error=False)
+    return job.execute_in_process(
+        instance=instance, partition_key=PARTITION, asset_selection=[asset.key], raise_on_error=False
+    )
 
 
 def _evaluate(sensor, result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance, channels) -> None:
     event = result.get_run_failure_event() if not result.success else result.get_run_success_event()
     context = dg.build_run_status_sensor_context(
-        sensor_name=sensor.name, dagster_event=event, dagster_instance=instance, dagster_run=result.dagster_run,
+        sensor_name=sensor.name,
+        dagster_event=event,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
         resources={"alert_channels": channels},
     )
     sensor(context.for_run_failure() if not result.success else context)
@@ -120,9 +130,11 @@ def test_failed_error_check_gives_one_message_and_warn_checks_none(instance, web
 
 def test_late_day_gives_one_message(instance, webhook, json_channel):
     """The real freshness checks and sensor: at 10:31 Moscow on the 16th, the 15th is due for ingest and DWH."""
-    definitions = dg.Definitions(assets=[dg.AssetSpec(key, partitions_def=partitions)
-                                         for keys in GROUP_ASSETS.values() for key in keys],
-                                 asset_checks=freshness_checks, sensors=[freshness_checks_sensor])
+    definitions = dg.Definitions(
+        assets=[dg.AssetSpec(key, partitions_def=partitions) for keys in GROUP_ASSETS.values() for key in keys],
+        asset_checks=freshness_checks,
+        sensors=[freshness_checks_sensor],
+    )
     with freeze_time(dt.datetime(2026, 3, 16, 9, 40, tzinfo=MSK)):
         for key in [key for keys in GROUP_ASSETS.values() for key in keys]:
             instance.report_runless_asset_event(dg.AssetMaterialization(key, partition="2026-03-14"))
@@ -133,8 +145,11 @@ def test_late_day_gives_one_message(instance, webhook, json_channel):
         request = freshness_checks_sensor(dg.build_sensor_context(instance=instance, definitions=definitions))
         assert isinstance(request, dg.RunRequest)
         job = dg.define_asset_job("freshness", selection=dg.AssetSelection.checks(*request.asset_check_keys))
-        result = dg.Definitions.merge(definitions, dg.Definitions(jobs=[job])).resolve_job_def(
-            "freshness").execute_in_process(instance=instance)
+        result = (
+            dg.Definitions.merge(definitions, dg.Definitions(jobs=[job]))
+            .resolve_job_def("freshness")
+            .execute_in_process(instance=instance)
+        )
         assert result.success
         _evaluate(alert_on_failed_checks_and_recovery, result, instance, json_channel)
 
@@ -164,8 +179,9 @@ def test_every_channel_gets_its_format_and_no_secret(instance, webhook, monkeypa
 
     by_path = {post.path: post for post in webhook.posts}
     assert set(by_path) == {SLACK_SECRET_PATH, f"/bot{TELEGRAM_TOKEN}/sendMessage", GENERIC_SECRET_PATH}
-    slack, telegram, generic = (by_path[path].json() for path in
-                                (SLACK_SECRET_PATH, f"/bot{TELEGRAM_TOKEN}/sendMessage", GENERIC_SECRET_PATH))
+    slack, telegram, generic = (
+        by_path[path].json() for path in (SLACK_SECRET_PATH, f"/bot{TELEGRAM_TOKEN}/sendMessage", GENERIC_SECRET_PATH)
+    )
     assert set(slack) == {"text"} and slack["text"].startswith("[analytics_dagster] FAILED: run of flaky_day")
     assert telegram["chat_id"] == "-100123" and telegram["text"] == slack["text"]
     assert generic["text"] == slack["text"] and generic["kind"] == "run_failed"

@@ -26,7 +26,11 @@ MSK = dt.timezone(dt.timedelta(hours=3))
 def test_deadlines_default_and_from_environment():
     defaults = deadlines({})
     assert {g: str(d) for g, d in defaults.items()} == {
-        "ingest": "10:30 Moscow", "dwh": "10:30 Moscow", "metrics": "11:00 Moscow", "replays": "11:00 Moscow"}
+        "ingest": "10:30 Moscow",
+        "dwh": "10:30 Moscow",
+        "metrics": "11:00 Moscow",
+        "replays": "11:00 Moscow",
+    }
     assert defaults["dwh"].cron == "30 10 * * *"
     assert deadlines({"FRESHNESS_DEADLINE_METRICS": "7:05"})["metrics"].cron == "5 7 * * *"
     with pytest.raises(ValueError, match=r"FRESHNESS_DEADLINE_DWH='25:00' is not a Moscow time of day"):
@@ -45,9 +49,14 @@ def test_expected_day_switches_at_the_deadline():
 
 
 def test_alert_text_is_short_and_redacted():
-    alert = Alert(AlertKind.RUN_FAILED, "run daily_pipeline", "2026-03-15",
-                  first_line("\n  KeyError: token=abcdef123456 at postgresql://u:hunter22@db/x  \nTraceback..."),
-                  items=tuple(f"failed step s{i}" for i in range(12)), run_url=run_url("http://ui:3000/", "r1"))
+    alert = Alert(
+        AlertKind.RUN_FAILED,
+        "run daily_pipeline",
+        "2026-03-15",
+        first_line("\n  KeyError: token=abcdef123456 at postgresql://u:hunter22@db/x  \nTraceback..."),
+        items=tuple(f"failed step s{i}" for i in range(12)),
+        run_url=run_url("http://ui:3000/", "r1"),
+    )
     text = alert.redacted(["abcdef123456", "x"]).text()
     assert text.splitlines()[:2] == [
         "[analytics_dagster] FAILED: run daily_pipeline, partition 2026-03-15",
@@ -65,32 +74,52 @@ def test_materialization_families_by_stage():
     def samples(families):
         return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families for s in f.samples}
 
-    ingest = samples(materialization_families(
-        "amplitude_raw_events", "ingest", {"dagster/row_count": 10, "bytes": 2048, "requests": 3, "retries": 1,
-                                           "splits": 0, "origin": "export_api"}, 1.5))
+    ingest = samples(
+        materialization_families(
+            "amplitude_raw_events",
+            "ingest",
+            {"dagster/row_count": 10, "bytes": 2048, "requests": 3, "retries": 1, "splits": 0, "origin": "export_api"},
+            1.5,
+        )
+    )
     assert ingest[("analytics_dagster_raw_events", (("source", "amplitude"),))] == 10
     assert ingest[("analytics_dagster_api_requests_total", (("source", "amplitude"),))] == 3
     assert ingest[("analytics_dagster_api_splits_total", (("source", "amplitude"),))] == 0
     assert ingest[("analytics_dagster_materialization_timestamp_seconds", (("group", "ingest"),))] == 1.5
 
-    dwh = samples(materialization_families(
-        "events_part", "dwh", {"dagster/row_count": 9, "amplitude_loaded": 5, "appmetrica_loaded": 4,
-                               "amplitude_quarantined": 1, "quarantine_by_reason": {"bad json": 1},
-                               "demo_data": True}, 2.0))
+    dwh = samples(
+        materialization_families(
+            "events_part",
+            "dwh",
+            {
+                "dagster/row_count": 9,
+                "amplitude_loaded": 5,
+                "appmetrica_loaded": 4,
+                "amplitude_quarantined": 1,
+                "quarantine_by_reason": {"bad json": 1},
+                "demo_data": True,
+            },
+            2.0,
+        )
+    )
     assert dwh[("analytics_dagster_dwh_rows", (("table", "events_part"),))] == 9
     assert dwh[("analytics_dagster_dwh_events_loaded", (("source", "appmetrica"),))] == 4
     assert dwh[("analytics_dagster_dwh_quarantined_records_by_reason", (("reason", "bad json"),))] == 1
     assert not any(name.endswith("demo_data") for name, _ in dwh)
 
-    activity = samples(materialization_families(
-        "metrics_activity", "metrics", {"dau": 5, "wau": 7, "mau": 9, "day_state": "preliminary"}, 3.0))
+    activity = samples(
+        materialization_families(
+            "metrics_activity", "metrics", {"dau": 5, "wau": 7, "mau": 9, "day_state": "preliminary"}, 3.0
+        )
+    )
     assert activity[("analytics_dagster_active_users", (("window", "month"),))] == 9
     assert activity[("analytics_dagster_metric_day_final", ())] == 0
 
 
 def test_platform_families():
-    families = platform_families({"ingest": dt.date(2026, 3, 15), "metrics": None},
-                                 FinalDay(dt.date(2026, 3, 12), {"dau": 4}), MOSCOW, 99.0)
+    families = platform_families(
+        {"ingest": dt.date(2026, 3, 15), "metrics": None}, FinalDay(dt.date(2026, 3, 12), {"dau": 4}), MOSCOW, 99.0
+    )
     values = {(s.name, tuple(s.labels.values())): s.value for f in families for s in f.samples}
     midnight = dt.datetime(2026, 3, 15, tzinfo=MSK).timestamp()
     assert values[("analytics_dagster_newest_complete_partition_timestamp_seconds", ("ingest",))] == midnight
@@ -106,22 +135,26 @@ def test_status_states_and_freshness():
     fresh = evaluate(GroupFacts("dwh", {"a": {"2026-03-14", "2026-03-15"}, "b": {"2026-03-15"}}), DEADLINE, NOW)
     assert (fresh.newest, fresh.state, fresh.late, fresh.healthy) == ("2026-03-15", "final", False, True)
 
-    failed = evaluate(GroupFacts("dwh", {"a": {"2026-03-15"}, "b": {"2026-03-14"}}, {"b": {"2026-03-15"}}),
-                      DEADLINE, NOW)
+    failed = evaluate(
+        GroupFacts("dwh", {"a": {"2026-03-15"}, "b": {"2026-03-14"}}, {"b": {"2026-03-15"}}), DEADLINE, NOW
+    )
     assert (failed.state, failed.late, failed.missing_expected, failed.healthy) == ("failed", True, ("b",), False)
 
-    incomplete = evaluate(GroupFacts("metrics", {"a": {"2026-03-15"}, "b": set()}, day_state="preliminary"),
-                          DEADLINE, NOW)
+    incomplete = evaluate(
+        GroupFacts("metrics", {"a": {"2026-03-15"}, "b": set()}, day_state="preliminary"), DEADLINE, NOW
+    )
     assert incomplete.state == "incomplete" and incomplete.late
 
     preliminary = evaluate(GroupFacts("metrics", {"a": {"2026-03-15"}}, day_state="preliminary"), DEADLINE, NOW)
     assert (preliminary.state, preliminary.healthy) == ("preliminary", True)
 
-    warned = evaluate(GroupFacts("dwh", {"a": {"2026-03-15"}}, failing_checks=[FailingCheck("a", "c", "WARN")]),
-                      DEADLINE, NOW)
+    warned = evaluate(
+        GroupFacts("dwh", {"a": {"2026-03-15"}}, failing_checks=[FailingCheck("a", "c", "WARN")]), DEADLINE, NOW
+    )
     assert warned.healthy
-    errored = evaluate(GroupFacts("dwh", {"a": {"2026-03-15"}}, failing_checks=[FailingCheck("a", "c", "ERROR")]),
-                       DEADLINE, NOW)
+    errored = evaluate(
+        GroupFacts("dwh", {"a": {"2026-03-15"}}, failing_checks=[FailingCheck("a", "c", "ERROR")]), DEADLINE, NOW
+    )
     assert not errored.healthy
 
     nothing = evaluate(GroupFacts("replays", {"a": set()}), DEADLINE, NOW)
@@ -136,19 +169,36 @@ def test_status_states_and_freshness():
 def test_grafana_dashboard_queries_only_pushed_metrics():
     """Every metric the dashboard in docs/ queries is one the platform pushes."""
     families = [
-        *materialization_families("amplitude_raw_events", "ingest", {"dagster/row_count": 1, "bytes": 1, "requests": 1,
-                                                                     "retries": 1, "splits": 1}, 1.0),
-        *materialization_families("events_part", "dwh", {"dagster/row_count": 1, "amplitude_loaded": 1,
-                                                         "amplitude_quarantined": 1,
-                                                         "quarantine_by_reason": {"r": 1}}, 1.0),
-        *materialization_families("metrics_activity", "metrics", {"dau": 1, "wau": 1, "mau": 1,
-                                                                  "day_state": "final"}, 1.0),
+        *materialization_families(
+            "amplitude_raw_events",
+            "ingest",
+            {"dagster/row_count": 1, "bytes": 1, "requests": 1, "retries": 1, "splits": 1},
+            1.0,
+        ),
+        *materialization_families(
+            "events_part",
+            "dwh",
+            {
+                "dagster/row_count": 1,
+                "amplitude_loaded": 1,
+                "amplitude_quarantined": 1,
+                "quarantine_by_reason": {"r": 1},
+            },
+            1.0,
+        ),
+        *materialization_families(
+            "metrics_activity", "metrics", {"dau": 1, "wau": 1, "mau": 1, "day_state": "final"}, 1.0
+        ),
         *check_families("dwh", True, "ERROR", 1.0),
         *step_families("daily", "success", 1.0, 1.0),
         *platform_families({"dwh": dt.date(2026, 3, 15)}, FinalDay(dt.date(2026, 3, 12), {"dau": 1}), MOSCOW, 1.0),
     ]
     pushed = {sample.name for family in families for sample in family.samples}
     dashboard = json.loads((PROJECT_ROOT / "docs" / "grafana-dashboard.json").read_text())
-    queried = {name for panel in dashboard["panels"] for target in panel.get("targets", [])
-               for name in re.findall(r"analytics_dagster_\w+", target["expr"])}
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+        for name in re.findall(r"analytics_dagster_\w+", target["expr"])
+    }
     assert len(queried) >= 12 and queried <= pushed, queried - pushed

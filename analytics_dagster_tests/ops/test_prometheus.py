@@ -8,7 +8,6 @@ import datetime as dt
 
 import dagster as dg
 import pytest
-
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from analytics_dagster.defs.ops.prometheus import prometheus_push_after_failure, prometheus_push_after_success
@@ -19,8 +18,22 @@ from analytics_dagster_tests.ops.conftest import scrape
 DAYS = ["2026-03-15", "2026-03-16", "2026-03-17", "2026-03-18"]  # the 15th is final once the 16th..18th are loaded
 MSK = dt.timezone(dt.timedelta(hours=3))
 SECRETS = {"POSTGRES_DSN": "postgresql://u:pg-secret-3141@db/x", "ALERT_TELEGRAM_BOT_TOKEN": "42:telegram-secret-2718"}
-ALLOWED_LABELS = {"job", "instance", "asset", "partition", "check", "step", "group", "source", "table", "reason",
-                  "window", "severity", "status", "dagster_job"}
+ALLOWED_LABELS = {
+    "job",
+    "instance",
+    "asset",
+    "partition",
+    "check",
+    "step",
+    "group",
+    "source",
+    "table",
+    "reason",
+    "window",
+    "severity",
+    "status",
+    "dagster_job",
+}
 
 
 @pytest.fixture
@@ -29,8 +42,16 @@ def demo_definitions(monkeypatch, tmp_path) -> dg.Definitions:
 
     monkeypatch.setenv("DEMO_EVENTS_PER_DAY", "300")
     monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path / "data"))
-    for name in ("AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY", "APPMETRICA_TOKEN", "APPMETRICA_APPLICATION_ID",
-                 "S3_BUCKET", "WAREHOUSE", "DUCKDB_PATH", "ANALYTICS_SOURCES"):
+    for name in (
+        "AMPLITUDE_API_KEY",
+        "AMPLITUDE_SECRET_KEY",
+        "APPMETRICA_TOKEN",
+        "APPMETRICA_APPLICATION_ID",
+        "S3_BUCKET",
+        "WAREHOUSE",
+        "DUCKDB_PATH",
+        "ANALYTICS_SOURCES",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
@@ -41,15 +62,21 @@ def _run_range(definitions: dg.Definitions, instance, selection: dg.AssetSelecti
     """One run over the days first..last, as a backfill or `make backfill` makes it."""
     job = dg.define_asset_job("observed", selection=selection)
     resolved = dg.Definitions.merge(definitions, dg.Definitions(jobs=[job])).resolve_job_def("observed")
-    return resolved.execute_in_process(instance=instance, raise_on_error=False, tags={
-        ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last})
+    return resolved.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+    )
 
 
 def _push(result: dg.ExecuteInProcessResult, instance, gateway_url: str) -> None:
     sensor = prometheus_push_after_success if result.success else prometheus_push_after_failure
     event = result.get_run_success_event() if result.success else result.get_run_failure_event()
     context = dg.build_run_status_sensor_context(
-        sensor_name=sensor.name, dagster_event=event, dagster_instance=instance, dagster_run=result.dagster_run,
+        sensor_name=sensor.name,
+        dagster_event=event,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
         resources={"pushgateway": PushgatewayResource(url=gateway_url)},
     )
     assert sensor(context) is None
@@ -91,19 +118,33 @@ def test_pushed_figures_equal_what_the_runs_stored(demo_definitions, pushgateway
         for source in ("amplitude", "appmetrica"):
             labels = {"asset": "events_part", "partition": first, "source": source}
             assert _value(samples, "analytics_dagster_dwh_events_loaded", **labels) == events[f"{source}_loaded"]
-            assert _value(samples, "analytics_dagster_dwh_quarantined_records", **labels) == events[
-                f"{source}_quarantined"]
+            assert (
+                _value(samples, "analytics_dagster_dwh_quarantined_records", **labels)
+                == events[f"{source}_quarantined"]
+            )
         for table in ("events_part", "technical_data", "user_locations", "permanent_user_properties"):
             for day in DAYS:
-                assert _value(samples, "analytics_dagster_dwh_rows", table=table, partition=day) == _stored(
-                    instance, table, day)["dagster/row_count"]
+                assert (
+                    _value(samples, "analytics_dagster_dwh_rows", table=table, partition=day)
+                    == _stored(instance, table, day)["dagster/row_count"]
+                )
         assert _value(samples, "analytics_dagster_check_passed", asset="events_part", check="unique_key") == 1
         # The runs' days are months old for the freshness checks that ran with them.
-        assert _value(samples, "analytics_dagster_check_passed", asset="events_part", check="freshness_check",
-                      severity="ERROR") == 0
+        assert (
+            _value(
+                samples,
+                "analytics_dagster_check_passed",
+                asset="events_part",
+                check="freshness_check",
+                severity="ERROR",
+            )
+            == 0
+        )
 
-        final, preliminary = _stored(instance, "metrics_activity", first), _stored(instance, "metrics_activity",
-                                                                                    DAYS[-1])
+        final, preliminary = (
+            _stored(instance, "metrics_activity", first),
+            _stored(instance, "metrics_activity", DAYS[-1]),
+        )
         assert (final["day_state"], preliminary["day_state"]) == (DayStatus.FINAL, DayStatus.PRELIMINARY)
         for key, window in (("dau", "day"), ("wau", "week"), ("mau", "month")):
             assert _value(samples, "analytics_dagster_active_users", partition=first, window=window) == final[key]
@@ -112,14 +153,21 @@ def test_pushed_figures_equal_what_the_runs_stored(demo_definitions, pushgateway
         assert _value(samples, "analytics_dagster_metric_day_final", partition=DAYS[-1]) == 0
         assert _value(samples, "analytics_dagster_final_day_timestamp_seconds") == _moscow_midnight(first)
         for group in ("ingest", "dwh"):
-            assert _value(samples, "analytics_dagster_newest_complete_partition_timestamp_seconds",
-                          group=group) == _moscow_midnight(DAYS[-1])
+            assert _value(
+                samples, "analytics_dagster_newest_complete_partition_timestamp_seconds", group=group
+            ) == _moscow_midnight(DAYS[-1])
         # The metrics group is not complete: only metrics_activity ran.
-        assert not [s for s in samples if s[0].endswith("newest_complete_partition_timestamp_seconds")
-                    and s[1].get("group") == "metrics"]
+        assert not [
+            s
+            for s in samples
+            if s[0].endswith("newest_complete_partition_timestamp_seconds") and s[1].get("group") == "metrics"
+        ]
 
-        steps = {labels["step"]: value for name, labels, value in samples
-                 if name == "analytics_dagster_step_duration_seconds"}
+        steps = {
+            labels["step"]: value
+            for name, labels, value in samples
+            if name == "analytics_dagster_step_duration_seconds"
+        }
         assert {"amplitude_raw_events", "dwh_tables", "metrics_activity"} <= set(steps)
         assert all(value > 0 for value in steps.values())
 
@@ -137,8 +185,10 @@ def test_nothing_is_pushed_without_a_pushgateway_url():
     with dg.instance_for_test() as instance:
         result = dg.materialize([plain], instance=instance)
         context = dg.build_run_status_sensor_context(
-            sensor_name=prometheus_push_after_success.name, dagster_event=result.get_run_success_event(),
-            dagster_instance=instance, dagster_run=result.dagster_run,
+            sensor_name=prometheus_push_after_success.name,
+            dagster_event=result.get_run_success_event(),
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
             resources={"pushgateway": PushgatewayResource(url=None)},
         )
         skipped = prometheus_push_after_success(context)
@@ -151,8 +201,11 @@ def test_a_failed_run_pushes_its_steps_and_the_days_it_stored(pushgateway):
 
     @dg.asset(key="amplitude_raw_events", group_name="ingest", partitions_def=partitions)
     def failing_ingest(context) -> None:
-        context.log_event(dg.AssetMaterialization("amplitude_raw_events", partition="2026-03-15",
-                                                  metadata={"dagster/row_count": 42, "bytes": 1000}))
+        context.log_event(
+            dg.AssetMaterialization(
+                "amplitude_raw_events", partition="2026-03-15", metadata={"dagster/row_count": 42, "bytes": 1000}
+            )
+        )
         raise RuntimeError("2026-03-16 failed")
 
     with dg.instance_for_test() as instance:
@@ -163,8 +216,7 @@ def test_a_failed_run_pushes_its_steps_and_the_days_it_stored(pushgateway):
 
     assert _value(samples, "analytics_dagster_raw_events", source="amplitude", partition="2026-03-15") == 42
     assert not [s for s in samples if s[0] == "analytics_dagster_raw_events" and s[1]["partition"] == "2026-03-16"]
-    assert _value(samples, "analytics_dagster_step_duration_seconds", step="amplitude_raw_events",
-                  status="failure") > 0
+    assert _value(samples, "analytics_dagster_step_duration_seconds", step="amplitude_raw_events", status="failure") > 0
     # appmetrica_raw_events has no day yet, so ingest has no complete day; the platform group is pushed anyway.
     assert not [s for s in samples if s[0].endswith("newest_complete_partition_timestamp_seconds")]
     assert _value(samples, "analytics_dagster_platform_push_timestamp_seconds") > 0

@@ -41,9 +41,15 @@ def test_status_reads_states_checks_and_freshness_from_the_instance():
         failed = dg.materialize([broken_replays], partition_key="2026-03-15", instance=instance, raise_on_error=False)
         assert not failed.success
         check = dg.AssetCheckKey(GROUP_ASSETS["ingest"][0], "rows_match")
-        instance.report_runless_asset_event(dg.AssetCheckEvaluation(
-            asset_key=check.asset_key, check_name=check.name, passed=False,
-            severity=dg.AssetCheckSeverity.ERROR, description="3 rows differ"))
+        instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(
+                asset_key=check.asset_key,
+                check_name=check.name,
+                passed=False,
+                severity=dg.AssetCheckSeverity.ERROR,
+                description="3 rows differ",
+            )
+        )
 
         statuses = {s.group: s for s in collect(instance, [check], NOW)}
 
@@ -58,8 +64,14 @@ def test_status_reads_states_checks_and_freshness_from_the_instance():
 
 def test_make_status_exits_non_zero_when_nothing_is_fresh(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "ANALYTICS_DATA_DIR": str(tmp_path / "data")}
-    result = subprocess.run([sys.executable, "-m", "analytics_dagster.status", "--json"], cwd=PROJECT_ROOT, env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "analytics_dagster.status", "--json"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 1, result.stderr
     report = json.loads(result.stdout)
     assert report["healthy"] is False

@@ -309,8 +309,11 @@ def test_a_partition_range_runs_each_day_with_its_own_metadata(object_store_reso
     assert "Demo data" not in reports[PARTITION] and by_asset["replay_report"][PARTITION]["demo_data"].value is False
     # One check result per check for the run, passing when every day passed.
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
-    assert set(checks) == {"replay_ids_name_their_sessions", "screenshot_failures_are_rare",
-                           "every_cluster_has_a_summary"}
+    assert set(checks) == {
+        "replay_ids_name_their_sessions",
+        "screenshot_failures_are_rare",
+        "every_cluster_has_a_summary",
+    }
     assert all(c.passed and c.metadata["days"].value == f"{first}..{PARTITION}" for c in checks.values())
     assert all(c.metadata["failing_days"].value == "none" for c in checks.values())
 

@@ -75,13 +75,22 @@ def _table_spec(table: str) -> dg.AssetSpec:
 
 
 CHECK_SPECS = [
-    *(dg.AssetCheckSpec(NON_EMPTY, asset=table,
-                        description="Rows where the partition's events call for them (events_part: exactly the "
-                                    "events the raw day yields)") for table in DWH_TABLES),
-    *(dg.AssetCheckSpec(UNIQUE_KEY, asset=table, description=f"Key ({', '.join(TABLE_KEYS[table])}) is unique")
-      for table in DWH_TABLES),
-    dg.AssetCheckSpec(MAPPING_COVERAGE, asset=COVERAGE_TABLE,
-                      description="Share of user-property keys that field_mappings/ names"),
+    *(
+        dg.AssetCheckSpec(
+            NON_EMPTY,
+            asset=table,
+            description="Rows where the partition's events call for them (events_part: exactly the "
+            "events the raw day yields)",
+        )
+        for table in DWH_TABLES
+    ),
+    *(
+        dg.AssetCheckSpec(UNIQUE_KEY, asset=table, description=f"Key ({', '.join(TABLE_KEYS[table])}) is unique")
+        for table in DWH_TABLES
+    ),
+    dg.AssetCheckSpec(
+        MAPPING_COVERAGE, asset=COVERAGE_TABLE, description="Share of user-property keys that field_mappings/ names"
+    ),
 ]
 
 
@@ -125,8 +134,9 @@ def dwh_tables(
                 context.log.warning(f"Partition {day} holds DEMO data (see the ingest assets)")
             for table in DWH_TABLES:
                 metadata[table][day] = _table_metadata(result, table)
-            outcomes[day] = {(o.table, o.name): o
-                             for o in check_partition(target, day, result.events, config.min_mapping_coverage)}
+            outcomes[day] = {
+                (o.table, o.name): o for o in check_partition(target, day, result.events, config.min_mapping_coverage)
+            }
     for table in DWH_TABLES:
         yield from record_days(context, metadata[table], asset_key=dg.AssetKey(table), run_fails=bool(failures))
     if failures:
@@ -137,20 +147,26 @@ def dwh_tables(
 
 
 def _failure(failures: dict[str, Exception], loaded: list[str]) -> dg.Failure:
-    metadata: dict[str, object] = {"failed_days": ", ".join(sorted(failures)), "loaded_days": ", ".join(loaded) or "none"}
+    metadata: dict[str, object] = {
+        "failed_days": ", ".join(sorted(failures)),
+        "loaded_days": ", ".join(loaded) or "none",
+    }
     for error in failures.values():
         if isinstance(error, QuarantineLimitExceeded):
-            metadata.update({
-                "quarantined": error.report.total,
-                "loaded_with_fields_as_null": error.report.total_repaired,
-                "invalid_fields": error.report.field_problems or "none",
-                "quarantine_by_file": error.report.files,
-                "quarantine_by_reason": error.report.reasons,
-                "quarantine": dg.MetadataValue.url(error.report.url) if error.report.url else None,
-            })
+            metadata.update(
+                {
+                    "quarantined": error.report.total,
+                    "loaded_with_fields_as_null": error.report.total_repaired,
+                    "invalid_fields": error.report.field_problems or "none",
+                    "quarantine_by_file": error.report.files,
+                    "quarantine_by_reason": error.report.reasons,
+                    "quarantine": dg.MetadataValue.url(error.report.url) if error.report.url else None,
+                }
+            )
     summary = "; ".join(str(failures[day]) for day in sorted(failures))
-    return dg.Failure(description=f"{len(failures)} of {len(failures) + len(loaded)} days failed: {summary}",
-                      metadata=metadata)
+    return dg.Failure(
+        description=f"{len(failures)} of {len(failures) + len(loaded)} days failed: {summary}", metadata=metadata
+    )
 
 
 def _table_metadata(result: DayLoadResult, table: str) -> dict[str, object]:

@@ -100,8 +100,14 @@ def imported_events(
             workdir.mkdir()
             try:
                 result, manifest = import_day(
-                    store, target, day, dry_run=config.dry_run, max_invalid_share=config.max_invalid_share,
-                    workdir=workdir, candidate_prefix=config.candidate_prefix, log=context.log.info,
+                    store,
+                    target,
+                    day,
+                    dry_run=config.dry_run,
+                    max_invalid_share=config.max_invalid_share,
+                    workdir=workdir,
+                    candidate_prefix=config.candidate_prefix,
+                    log=context.log.info,
                 )
                 metadata[day] = _metadata(result, manifest, location[day], config.dry_run)
             except (LandingFileError, ImportLimitExceeded) as error:
@@ -163,6 +169,7 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, object_store: Objec
     ]
     if not run_requests:
         return dg.SensorResult(skip_reason=f"no new files under {LANDING_PREFIX}/", cursor=plan.cursor.encode())
-    context.log.info(f"{sum(len(r.keys) for r in plan.requests)} new landing files -> runs for "
-                     f"{len(run_requests)} days")
+    context.log.info(
+        f"{sum(len(r.keys) for r in plan.requests)} new landing files -> runs for {len(run_requests)} days"
+    )
     return dg.SensorResult(run_requests=run_requests, cursor=plan.cursor.encode())

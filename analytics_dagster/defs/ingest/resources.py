@@ -22,14 +22,14 @@ from analytics_dagster.lib.amplitude_sources import (
     AmplitudeS3ExportSource,
 )
 from analytics_dagster.lib.appmetrica import (
-    DEFAULT_BASE_URL as APPMETRICA_DEFAULT_URL,
-)
-from analytics_dagster.lib.appmetrica import (
     DATE_DIMENSIONS,
     MAX_QUEUED_QUERIES,
     TABLE_FIELDS,
     AppMetricaLogsClient,
     PollPolicy,
+)
+from analytics_dagster.lib.appmetrica import (
+    DEFAULT_BASE_URL as APPMETRICA_DEFAULT_URL,
 )
 from analytics_dagster.lib.appmetrica_sources import AppMetricaDemoSource, AppMetricaLogsApiSource
 from analytics_dagster.lib.day_source import DaySource

@@ -26,7 +26,9 @@ SOURCE_TAG = "analytics/raw_source"
     target=amplitude_raw_events,
     minimum_interval_seconds=300,
     default_status=(
-        dg.DefaultSensorStatus.RUNNING if IngestSettings.read().amplitude_s3_export_prefix else dg.DefaultSensorStatus.STOPPED
+        dg.DefaultSensorStatus.RUNNING
+        if IngestSettings.read().amplitude_s3_export_prefix
+        else dg.DefaultSensorStatus.STOPPED
     ),
     description="Requests amplitude_raw_events for the Moscow days of new objects in Amplitude's S3 export "
     "(AMPLITUDE_S3_EXPORT_PREFIX); each run copies the day's export files into the raw store.",

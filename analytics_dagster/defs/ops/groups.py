@@ -31,8 +31,9 @@ def _by_group() -> tuple[dict[str, list[dg.AssetKey]], dict[str, list[dg.AssetCh
         defs = _daily_assets_defs(package)
         keys = {key for d in defs for key in d.keys if d.group_names_by_key.get(key) == group}
         assets[group] = sorted(keys, key=lambda key: key.to_user_string())
-        checks[group] = sorted({c for d in defs for c in d.check_keys if c.asset_key in keys},
-                               key=lambda c: c.to_user_string())
+        checks[group] = sorted(
+            {c for d in defs for c in d.check_keys if c.asset_key in keys}, key=lambda c: c.to_user_string()
+        )
     return assets, checks
 
 

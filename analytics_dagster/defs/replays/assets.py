@@ -107,8 +107,7 @@ def replay_links(
 def _fail_if_every_replay_failed(shots: ScreenshotPass, manifest_url: dg.MetadataValue) -> None:
     if shots.results and not shots.succeeded:
         raise dg.Failure(
-            f"every one of the {len(shots.results)} replays failed to screenshot; first error: "
-            f"{shots.failed[0].error}",
+            f"every one of the {len(shots.results)} replays failed to screenshot; first error: {shots.failed[0].error}",
             metadata={"manifest": manifest_url},
         )
 

@@ -43,9 +43,7 @@ class _CheckOutcome:
     warn_only: bool
 
 
-def _combined_checks(
-    asset_key: dg.AssetKey, results: dict[str, dg.MaterializeResult]
-) -> list[dg.AssetCheckResult]:
+def _combined_checks(asset_key: dg.AssetKey, results: dict[str, dg.MaterializeResult]) -> list[dg.AssetCheckResult]:
     return combined_checks(
         {
             day: {
@@ -62,9 +60,7 @@ def _combined_checks(
     )
 
 
-def each_day(
-    context: dg.AssetExecutionContext, materialize_day: Callable[[str], dg.MaterializeResult]
-) -> DayResults:
+def each_day(context: dg.AssetExecutionContext, materialize_day: Callable[[str], dg.MaterializeResult]) -> DayResults:
     """Runs ``materialize_day`` for each day of the run, oldest first. A one-day run yields that day's result
     unchanged. Over a range, every day is attempted and gets its own metadata; when some fail, the days that
     succeeded are recorded as materialized before the run fails, so a retry only needs the failed days (a

@@ -35,24 +35,38 @@ def non_empty(warehouse: Warehouse, table: str, day: str, expected_events: int) 
     rows = _scalar(warehouse, render("dwh/checks/partition_rows.sql", table=table), day)
     if table == "events_part":
         passed = rows == expected_events
-        return CheckOutcome(table, NON_EMPTY, passed,
-                            f"{rows:,} events stored for {day}; the raw day yields {expected_events:,}",
-                            {"rows": rows, "expected_rows": expected_events})
+        return CheckOutcome(
+            table,
+            NON_EMPTY,
+            passed,
+            f"{rows:,} events stored for {day}; the raw day yields {expected_events:,}",
+            {"rows": rows, "expected_rows": expected_events},
+        )
     source_events = _scalar(warehouse, render("dwh/checks/expected_nonempty.sql", table=table), day)
     passed = rows > 0 or source_events == 0
     what = "mobile events" if table == "mobile_devices" else "events"
-    return CheckOutcome(table, NON_EMPTY, passed, f"{rows:,} rows for {day}, which has {source_events:,} {what}",
-                        {"rows": rows, f"partition_{what.replace(' ', '_')}": source_events})
+    return CheckOutcome(
+        table,
+        NON_EMPTY,
+        passed,
+        f"{rows:,} rows for {day}, which has {source_events:,} {what}",
+        {"rows": rows, f"partition_{what.replace(' ', '_')}": source_events},
+    )
 
 
 def unique_key(warehouse: Warehouse, table: str, day: str) -> CheckOutcome:
     key = TABLE_KEYS[table]
-    sql = render("dwh/checks/duplicate_keys.sql", table=table, key=list(key), event_tables=EVENT_TABLES,
-                 user_tables=USER_TABLES)
+    sql = render(
+        "dwh/checks/duplicate_keys.sql", table=table, key=list(key), event_tables=EVENT_TABLES, user_tables=USER_TABLES
+    )
     duplicated = _scalar(warehouse, sql, day)
-    return CheckOutcome(table, UNIQUE_KEY, duplicated == 0,
-                        f"{duplicated:,} keys ({', '.join(key)}) of partition {day} occur more than once",
-                        {"duplicated_keys": duplicated, "key": ", ".join(key)})
+    return CheckOutcome(
+        table,
+        UNIQUE_KEY,
+        duplicated == 0,
+        f"{duplicated:,} keys ({', '.join(key)}) of partition {day} occur more than once",
+        {"duplicated_keys": duplicated, "key": ", ".join(key)},
+    )
 
 
 def mapping_coverage(warehouse: Warehouse, day: str, min_share: float) -> CheckOutcome:
@@ -62,14 +76,23 @@ def mapping_coverage(warehouse: Warehouse, day: str, min_share: float) -> CheckO
     keys = int(frame["property_keys"].sum())
     mapped = int(frame["mapped_keys"].sum())
     share = mapped / keys if keys else 1.0
-    metadata: dict[str, Any] = {"property_keys": keys, "mapped_keys": mapped, "share": round(share, 4),
-                                "min_share": min_share}
+    metadata: dict[str, Any] = {
+        "property_keys": keys,
+        "mapped_keys": mapped,
+        "share": round(share, 4),
+        "min_share": min_share,
+    }
     for row in frame.itertuples(index=False):
         metadata[f"{row.source}_share"] = round(row.mapped_keys / row.property_keys, 4) if row.property_keys else 1.0
         metadata[f"{row.source}_fully_migrated_bags"] = int(row.migrated_bags)
-    return CheckOutcome(COVERAGE_TABLE, MAPPING_COVERAGE, share >= min_share,
-                        f"{share:.1%} of {keys:,} user-property keys are mapped (minimum {min_share:.0%})",
-                        metadata, warn_only=True)
+    return CheckOutcome(
+        COVERAGE_TABLE,
+        MAPPING_COVERAGE,
+        share >= min_share,
+        f"{share:.1%} of {keys:,} user-property keys are mapped (minimum {min_share:.0%})",
+        metadata,
+        warn_only=True,
+    )
 
 
 def check_partition(warehouse: Warehouse, day: str, loaded_events: int, min_coverage: float) -> list[CheckOutcome]:

@@ -38,10 +38,29 @@ from analytics_dagster.lib.object_store import ObjectStore
 
 # Stored columns the per-partition tables read when they are recomputed from the warehouse.
 STORED_RECORD_COLUMNS = (
-    "e.uuid", "e.source", "e.partition_date", "e.event_time", "e.user_key", "e.user_id", "e.device_id",
-    "e.platform", "e.os_name", "e.os_version", "e.app_version", "e.country", "e.region", "e.city", "e.language",
-    "t.installation_id", "t.device_manufacturer", "t.device_model", "t.device_type", "t.carrier",
-    "t.connection_type", "t.advertising_id", "u.user_properties",
+    "e.uuid",
+    "e.source",
+    "e.partition_date",
+    "e.event_time",
+    "e.user_key",
+    "e.user_id",
+    "e.device_id",
+    "e.platform",
+    "e.os_name",
+    "e.os_version",
+    "e.app_version",
+    "e.country",
+    "e.region",
+    "e.city",
+    "e.language",
+    "t.installation_id",
+    "t.device_manufacturer",
+    "t.device_model",
+    "t.device_type",
+    "t.carrier",
+    "t.connection_type",
+    "t.advertising_id",
+    "u.user_properties",
 )
 PREVIEW_ROWS = 5
 # The local tables holding the rows of the tables that are not one row per record.
@@ -71,9 +90,18 @@ class StepTimer:
 class DayLoad:
     """The steps after staging, over one open :class:`StageSession`; :meth:`run` returns the day's result."""
 
-    def __init__(self, session: StageSession, store: ObjectStore, day: str, raw_days: dict[str, RawDay],
-                 mappings: FieldMappings, max_quarantine_share: float, workdir: Path, timer: StepTimer,
-                 log: Callable[[str], None]):
+    def __init__(
+        self,
+        session: StageSession,
+        store: ObjectStore,
+        day: str,
+        raw_days: dict[str, RawDay],
+        mappings: FieldMappings,
+        max_quarantine_share: float,
+        workdir: Path,
+        timer: StepTimer,
+        log: Callable[[str], None],
+    ):
         self.session = session
         self.con = session.local
         self.store = store
@@ -116,13 +144,24 @@ class DayLoad:
             self.session.apply(loads, self.params)
         with self.timer.step("summaries"):
             keys, mapped, unmapped = self._property_coverage()
-            rows = {table: self._count(f"SELECT count(*) FROM {OUTPUT_RELATIONS.get(table, 'dwh_records')}")
-                    for table in DWH_TABLES}
+            rows = {
+                table: self._count(f"SELECT count(*) FROM {OUTPUT_RELATIONS.get(table, 'dwh_records')}")
+                for table in DWH_TABLES
+            }
             previews = {table: self._preview(table) for table in DWH_TABLES}
         return DayLoadResult(
-            partition=self.day, sources=self.sources, rows=rows, previews=previews, quarantine=report,
-            taken_over=taken_over, recomputed_partitions=recomputed, rebuilt_users=rebuilt_users,
-            property_keys=keys, mapped_property_keys=mapped, unmapped_keys=unmapped, timings=self.timer.timings,
+            partition=self.day,
+            sources=self.sources,
+            rows=rows,
+            previews=previews,
+            quarantine=report,
+            taken_over=taken_over,
+            recomputed_partitions=recomputed,
+            rebuilt_users=rebuilt_users,
+            property_keys=keys,
+            mapped_property_keys=mapped,
+            unmapped_keys=unmapped,
+            timings=self.timer.timings,
         )
 
     # --- helpers -----------------------------------------------------------------------------------------------
@@ -157,8 +196,10 @@ class DayLoad:
             result.repaired = report.repaired.get(source, 0)
         quarantine_module.publish_quarantine(self.store, report, path)
         if report.total or report.total_repaired:
-            self.log(f"partition {self.day}: quarantined {report.total:,} records ({report.reasons}), loaded "
-                     f"{report.total_repaired:,} with fields as NULL ({report.field_problems}); {report.uri}")
+            self.log(
+                f"partition {self.day}: quarantined {report.total:,} records ({report.reasons}), loaded "
+                f"{report.total_repaired:,} with fields as NULL ({report.field_problems}); {report.uri}"
+            )
         quarantine_module.check_quarantine_share(report, self.max_quarantine_share)
         quarantine_module.drop_quarantined(self.con)
         return report
@@ -180,8 +221,9 @@ class DayLoad:
 
     # --- user properties ---------------------------------------------------------------------------------------
     def _snapshots(self, prefix: str, records: str) -> None:
-        self._run(render("dwh/stage/user_snapshots.sql", prefix=prefix, records=records,
-                         **snapshot_context(self.mappings)))
+        self._run(
+            render("dwh/stage/user_snapshots.sql", prefix=prefix, records=records, **snapshot_context(self.mappings))
+        )
 
     def _stored_records(self, scope: str, into: str, **params: Any) -> None:
         mapped_fields = {
@@ -199,8 +241,14 @@ class DayLoad:
 
     def _permanent(self) -> int:
         columns = self.mappings.permanent_columns
-        self._run(render("dwh/stage/permanent_candidates.sql", target="dwh_permanent_candidates",
-                         snapshots="dwh_permanent_snapshots", columns=columns))
+        self._run(
+            render(
+                "dwh/stage/permanent_candidates.sql",
+                target="dwh_permanent_candidates",
+                snapshots="dwh_permanent_snapshots",
+                columns=columns,
+            )
+        )
         self._key_table("dwh_stage_rebuilt_users")
         rebuilt = self._count("SELECT count(*) FROM dwh_stage_rebuilt_users")
         if rebuilt:
@@ -212,8 +260,14 @@ class DayLoad:
                 "WHERE user_key IN (SELECT user_key FROM dwh_stage_rebuilt_users)"
             )
             self._snapshots("dwh_rebuilt", "dwh_rebuilt_records")
-            self._run(render("dwh/stage/permanent_candidates.sql", target="dwh_rebuilt_permanent",
-                             snapshots="dwh_rebuilt_permanent_snapshots", columns=columns))
+            self._run(
+                render(
+                    "dwh/stage/permanent_candidates.sql",
+                    target="dwh_rebuilt_permanent",
+                    snapshots="dwh_rebuilt_permanent_snapshots",
+                    columns=columns,
+                )
+            )
         else:
             self.con.execute(
                 "CREATE OR REPLACE TEMP TABLE dwh_rebuilt_permanent AS SELECT * FROM dwh_permanent_candidates LIMIT 0"
@@ -226,23 +280,28 @@ class DayLoad:
     def _changeable(self) -> list[str]:
         columns = self.mappings.changeable_columns
         ddl = table_columns("changeable_user_properties")
-        self._pull(render("dwh/target/changeable_prior.sql", columns=[quote_identifier(c.name) for c in ddl]),
-                   "dwh_changeable_prior")
+        self._pull(
+            render("dwh/target/changeable_prior.sql", columns=[quote_identifier(c.name) for c in ddl]),
+            "dwh_changeable_prior",
+        )
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE dwh_out_changeable ({column_definitions(list(ddl))})")
         self.con.execute(
             "CREATE OR REPLACE TEMP VIEW dwh_partition_changeable AS SELECT * FROM dwh_changeable_snapshots"
         )
         self._run(render("dwh/stage/changeable_rows.sql", columns=columns))
         self._pull(render("dwh/target/later_partitions.sql"), "dwh_later_partitions")
-        later = [str(row[0]) for row in self.con.execute(
-            "SELECT partition_date FROM dwh_later_partitions ORDER BY partition_date").fetchall()]
+        later = [
+            str(row[0])
+            for row in self.con.execute(
+                "SELECT partition_date FROM dwh_later_partitions ORDER BY partition_date"
+            ).fetchall()
+        ]
         for partition in later:
             self.log(f"Recomputing the history rows of this day's users in the later partition {partition}")
             self._stored_records("partition", "dwh_stored_records", stored_partition=partition)
             self._snapshots("dwh_stored", "dwh_stored_records")
             self.con.execute(
-                "CREATE OR REPLACE TEMP VIEW dwh_partition_changeable AS "
-                "SELECT * FROM dwh_stored_changeable_snapshots"
+                "CREATE OR REPLACE TEMP VIEW dwh_partition_changeable AS SELECT * FROM dwh_stored_changeable_snapshots"
             )
             self._run(render("dwh/stage/changeable_rows.sql", columns=columns), {"partition_date": partition})
         self._key_table("dwh_stage_recomputed")
@@ -274,8 +333,14 @@ class DayLoad:
     def _load_log(self) -> TableLoad:
         """The partition's row per loaded source in dwh_partition_loads, written in the same transaction."""
         rows = [
-            (self.day, source, raw.manifest.origin, raw.manifest.created_at, self.sources[source].records,
-             self.sources[source].loaded)
+            (
+                self.day,
+                source,
+                raw.manifest.origin,
+                raw.manifest.created_at,
+                self.sources[source].records,
+                self.sources[source].loaded,
+            )
             for source, raw in self.raw_days.items()
             if raw.manifest is not None
         ]
@@ -294,8 +359,10 @@ class DayLoad:
 
     def _event_rows(self, table: str, records: str) -> str:
         if table == "tmp_user_properties":
-            mapped = {source: [sql_string(key) for key in sorted(m.user_property_keys)]
-                      for source, m in self.mappings.by_source.items()}
+            mapped = {
+                source: [sql_string(key) for key in sorted(m.user_property_keys)]
+                for source, m in self.mappings.by_source.items()
+            }
             return render("dwh/stage/tmp_user_properties.sql", records=records, mapped_keys=mapped)
         return projection(table, records, set(self._columns_of("dwh_records")))
 
@@ -326,5 +393,7 @@ class DayLoad:
         else:
             first = f"(SELECT * FROM dwh_records ORDER BY uuid LIMIT {PREVIEW_ROWS})"
             rows = self._event_rows(table, first)
-        return markdown_table(self.con.execute(f"SELECT * FROM ({rows}) ORDER BY {order} LIMIT {PREVIEW_ROWS}").df(),
-                              max_rows=PREVIEW_ROWS)
+        return markdown_table(
+            self.con.execute(f"SELECT * FROM ({rows}) ORDER BY {order} LIMIT {PREVIEW_ROWS}").df(),
+            max_rows=PREVIEW_ROWS,
+        )

@@ -113,8 +113,9 @@ def _load_source(path: Path, source: str) -> SourceMappings:
     except yaml.YAMLError as error:
         raise MappingError(f"{path}: not valid YAML ({error})") from error
     if not isinstance(document, dict):
-        raise MappingError(f"{path}: expected a mapping with keys source, permanent_user_properties, "
-                           "changeable_user_properties")
+        raise MappingError(
+            f"{path}: expected a mapping with keys source, permanent_user_properties, changeable_user_properties"
+        )
     unknown = set(document) - {"source", "permanent_user_properties", "changeable_user_properties"}
     if unknown:
         raise MappingError(f"{path}: unknown top-level keys {sorted(unknown)}")
@@ -124,8 +125,7 @@ def _load_source(path: Path, source: str) -> SourceMappings:
         source=source,
         path=path,
         permanent=_parse_table(path, document, "permanent_user_properties", PERMANENT_BOOKKEEPING, permanent=True),
-        changeable=_parse_table(path, document, "changeable_user_properties", CHANGEABLE_BOOKKEEPING,
-                                permanent=False),
+        changeable=_parse_table(path, document, "changeable_user_properties", CHANGEABLE_BOOKKEEPING, permanent=False),
     )
 
 
@@ -171,9 +171,9 @@ def _value_and_keep(where: str, spec: Any, *, permanent: bool) -> tuple[str, str
 
 def _parse_value(where: str, value: str) -> tuple[str, str]:
     if value.startswith(USER_PROPERTIES_PREFIX) and len(value) > len(USER_PROPERTIES_PREFIX):
-        return "user_properties", value[len(USER_PROPERTIES_PREFIX):]
+        return "user_properties", value[len(USER_PROPERTIES_PREFIX) :]
     if value.startswith(EVENT_PREFIX):
-        field = value[len(EVENT_PREFIX):]
+        field = value[len(EVENT_PREFIX) :]
         available = {name for table in EVENT_COLUMN_TABLES for name in column_names(table)}
         if field not in available:
             raise MappingError(

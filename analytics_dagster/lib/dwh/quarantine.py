@@ -103,19 +103,22 @@ def collect_quarantine(con: Any, day: str, records: dict[str, int], workdir: Pat
     """Counts the records of ``dwh_records`` with a problem (and those with fields loaded as NULL) and writes the
     former (partition, source, file, line, reason, raw) to a local gzip JSON-lines file; the problem records stay
     in ``dwh_records`` until :func:`drop_quarantined`. ``records``: records read per source."""
+
     def counts(sql: str) -> dict[str, int]:
         return dict(con.execute(sql).fetchall())
 
     quarantined = counts(f"SELECT source, count(*) {_MALFORMED} GROUP BY source")
-    conflicts = counts(f"SELECT source, count(*) {_PROBLEMS} AND starts_with(problem, '{CONFLICT_REASON}') "
-                       "GROUP BY source")
+    conflicts = counts(
+        f"SELECT source, count(*) {_PROBLEMS} AND starts_with(problem, '{CONFLICT_REASON}') GROUP BY source"
+    )
     reasons = counts(  # the reason without its value ('<what>: <value>')
         f"SELECT regexp_replace(problem, ': .*$', '') AS reason, count(*) {_PROBLEMS} "
         "GROUP BY reason ORDER BY count(*) DESC, reason"
     )
     files = counts(f"SELECT raw_file, count(*) {_PROBLEMS} GROUP BY raw_file ORDER BY raw_file")
-    repaired = counts("SELECT source, count(*) FROM dwh_records WHERE problem IS NULL AND field_problems IS NOT NULL "
-                      "GROUP BY source")
+    repaired = counts(
+        "SELECT source, count(*) FROM dwh_records WHERE problem IS NULL AND field_problems IS NOT NULL GROUP BY source"
+    )
     field_problems = counts(
         "SELECT source || ' ' || field_problem AS name, count(*) FROM (SELECT source, unnest(field_problems) AS "
         "field_problem FROM dwh_records WHERE problem IS NULL AND field_problems IS NOT NULL) "

@@ -37,29 +37,114 @@ JSON_LINES_SOURCES = ("amplitude", "import")
 # Every field of an Amplitude Export API record: objects are kept as JSON, everything else read as text and typed
 # by sql/dwh/stage/amplitude_records.sql (so a wrong type in one record is that record's problem, not the file's).
 AMPLITUDE_OBJECT_FIELDS = (
-    "data", "event_properties", "global_user_properties", "group_properties", "groups", "plan", "user_properties",
+    "data",
+    "event_properties",
+    "global_user_properties",
+    "group_properties",
+    "groups",
+    "plan",
+    "user_properties",
 )
 AMPLITUDE_TEXT_FIELDS = (
-    "$insert_id", "$insert_key", "$schema", "adid", "amplitude_attribution_ids", "amplitude_event_type",
-    "amplitude_id", "app", "city", "client_event_time", "client_upload_time", "country", "data_type",
-    "device_brand", "device_carrier", "device_family", "device_id", "device_manufacturer", "device_model",
-    "device_type", "dma", "event_id", "event_time", "event_type", "idfa", "ip_address", "is_attribution_event",
-    "language", "library", "location_lat", "location_lng", "os_name", "os_version", "partner_id", "paying",
-    "platform", "processed_time", "region", "sample_rate", "server_received_time", "server_upload_time",
-    "session_id", "source_id", "start_version", "user_creation_time", "user_id", "uuid", "version_name",
+    "$insert_id",
+    "$insert_key",
+    "$schema",
+    "adid",
+    "amplitude_attribution_ids",
+    "amplitude_event_type",
+    "amplitude_id",
+    "app",
+    "city",
+    "client_event_time",
+    "client_upload_time",
+    "country",
+    "data_type",
+    "device_brand",
+    "device_carrier",
+    "device_family",
+    "device_id",
+    "device_manufacturer",
+    "device_model",
+    "device_type",
+    "dma",
+    "event_id",
+    "event_time",
+    "event_type",
+    "idfa",
+    "ip_address",
+    "is_attribution_event",
+    "language",
+    "library",
+    "location_lat",
+    "location_lng",
+    "os_name",
+    "os_version",
+    "partner_id",
+    "paying",
+    "platform",
+    "processed_time",
+    "region",
+    "sample_rate",
+    "server_received_time",
+    "server_upload_time",
+    "session_id",
+    "source_id",
+    "start_version",
+    "user_creation_time",
+    "user_id",
+    "uuid",
+    "version_name",
 )
 # Every field of an AppMetrica Logs API `events` record (the API sends every value as a string).
 APPMETRICA_FIELDS = (
-    "event_name", "event_json", "event_datetime", "event_timestamp", "event_receive_datetime",
-    "event_receive_timestamp", "appmetrica_device_id", "installation_id", "profile_id", "session_id", "os_name",
-    "os_version", "device_manufacturer", "device_model", "device_type", "device_locale", "app_version_name",
-    "app_package_name", "city", "country_iso_code", "connection_type", "operator_name", "mcc", "mnc", "google_aid",
-    "ios_ifa", "application_id", "device_ipv6", "ios_ifv", "original_device_model", "windows_aid", "app_build_number",
+    "event_name",
+    "event_json",
+    "event_datetime",
+    "event_timestamp",
+    "event_receive_datetime",
+    "event_receive_timestamp",
+    "appmetrica_device_id",
+    "installation_id",
+    "profile_id",
+    "session_id",
+    "os_name",
+    "os_version",
+    "device_manufacturer",
+    "device_model",
+    "device_type",
+    "device_locale",
+    "app_version_name",
+    "app_package_name",
+    "city",
+    "country_iso_code",
+    "connection_type",
+    "operator_name",
+    "mcc",
+    "mnc",
+    "google_aid",
+    "ios_ifa",
+    "application_id",
+    "device_ipv6",
+    "ios_ifv",
+    "original_device_model",
+    "windows_aid",
+    "app_build_number",
 )
 # Every field of an imported event as lib/imports publishes it (docs/import.md): `properties` is an object.
 IMPORT_TEXT_FIELDS = (
-    "uuid", "event_id", "event_type", "occurred_at", "user_id", "device_id", "session_id", "platform",
-    "uploaded_at", "landing_file", "line", "problem", "raw",
+    "uuid",
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "user_id",
+    "device_id",
+    "session_id",
+    "platform",
+    "uploaded_at",
+    "landing_file",
+    "line",
+    "problem",
+    "raw",
 )
 _LOGS_API_PREFIX = re.compile(rb'^\s*\{\s*"data"\s*:\s*')
 _LOGS_API_SUFFIX = re.compile(rb"\]\s*\}$")
@@ -168,7 +253,7 @@ def unwrap_logs_api_body(gzip_path: Path, out_path: Path, key: str) -> None:
         match = _LOGS_API_PREFIX.match(head)
         if not match:
             raise RawFormatError(f'{key}: not an AppMetrica Logs API body (expected {{"data": [...]}})')
-        pending = head[match.end():]
+        pending = head[match.end() :]
         while chunk := src.read(_CHUNK):
             pending += chunk
             # The closing "]}" is among the last non-blank bytes: hold those (and any blanks after) until EOF.
@@ -186,22 +271,29 @@ def fast_relation(source: str, files: list[RawFile]) -> str:
     spec = _duckdb_struct(column_spec(source))
     paths = _sql_list([str(f.path) for f in files])
     keys = {str(f.path): f.key for f in files}
-    key_of_path = "CASE filename " + " ".join(
-        f"WHEN {sql_string(path)} THEN {sql_string(key)}" for path, key in keys.items()
-    ) + " END"
+    key_of_path = (
+        "CASE filename "
+        + " ".join(f"WHEN {sql_string(path)} THEN {sql_string(key)}" for path, key in keys.items())
+        + " END"
+    )
     if source in JSON_LINES_SOURCES:
-        reader = (f"read_json({paths}, format='newline_delimited', compression='gzip', columns={spec}, "
-                  "ignore_errors=true, filename=true)")
+        reader = (
+            f"read_json({paths}, format='newline_delimited', compression='gzip', columns={spec}, "
+            "ignore_errors=true, filename=true)"
+        )
     else:
         reader = f"read_json({paths}, format='array', columns={spec}, filename=true)"
-    return (f"(SELECT * EXCLUDE (filename), {key_of_path} AS raw_file, CAST(NULL AS BIGINT) AS line_number, "
-            "CAST(NULL AS VARCHAR) AS raw_line, CAST(NULL AS BLOB) AS raw_bytes, "
-            f"CAST(NULL AS VARCHAR) AS json_problem FROM {reader})")
+    return (
+        f"(SELECT * EXCLUDE (filename), {key_of_path} AS raw_file, CAST(NULL AS BIGINT) AS line_number, "
+        "CAST(NULL AS VARCHAR) AS raw_line, CAST(NULL AS BLOB) AS raw_bytes, "
+        f"CAST(NULL AS VARCHAR) AS json_problem FROM {reader})"
+    )
 
 
 EXACT_LINES_TABLE = "dwh_exact_lines"
-_EXACT_SCHEMA = pa.schema([("line_number", pa.int64()), ("raw_line", pa.string()), ("raw_bytes", pa.binary()),
-                           ("read_problem", pa.string())])
+_EXACT_SCHEMA = pa.schema(
+    [("line_number", pa.int64()), ("raw_line", pa.string()), ("raw_bytes", pa.binary()), ("read_problem", pa.string())]
+)
 
 
 @dataclass
@@ -227,9 +319,15 @@ class _ExactLines:
         self.problems.append(problem)
 
     def table(self) -> pa.Table:
-        return pa.table([pa.array(self.numbers, pa.int64()), pa.array(self.texts, pa.string()),
-                         pa.array(self.raw_bytes, pa.binary()), pa.array(self.problems, pa.string())],
-                        schema=_EXACT_SCHEMA)
+        return pa.table(
+            [
+                pa.array(self.numbers, pa.int64()),
+                pa.array(self.texts, pa.string()),
+                pa.array(self.raw_bytes, pa.binary()),
+                pa.array(self.problems, pa.string()),
+            ],
+            schema=_EXACT_SCHEMA,
+        )
 
 
 def load_exact_lines(con: Any, raw_file: RawFile) -> None:

@@ -15,8 +15,9 @@ from analytics_dagster.lib.sql import read_sql
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
-    environment.globals.update(typed_columns=typed_columns, raw_field_columns=raw_field_columns,
-                               field_checks=field_checks)
+    environment.globals.update(
+        typed_columns=typed_columns, raw_field_columns=raw_field_columns, field_checks=field_checks
+    )
     return environment
 
 
@@ -79,13 +80,16 @@ def field_checks(fields: list[tuple[str, str]]) -> str:
         _, kind = _TYPED_VALUE[_event_column_type(column)]
         conditions.append(condition)
         entries.append(f"CASE WHEN {condition} THEN {{'k': {sql_string(column)}, 'v': {raw}}} END")
-        problems.append(f"CASE WHEN {condition} THEN {sql_string(column + ': ')} || field_problem({raw}, "
-                        f"{sql_string(kind)}) END")
+        problems.append(
+            f"CASE WHEN {condition} THEN {sql_string(column + ': ')} || field_problem({raw}, {sql_string(kind)}) END"
+        )
     failed = " OR ".join(conditions)
-    return (f"CASE WHEN {failed} THEN to_json(map_from_entries(list_filter([{', '.join(entries)}], "
-            "entry -> entry IS NOT NULL))) END AS invalid_fields,\n    "
-            f"CASE WHEN {failed} THEN list_filter([{', '.join(problems)}], problem -> problem IS NOT NULL) END "
-            "AS field_problems")
+    return (
+        f"CASE WHEN {failed} THEN to_json(map_from_entries(list_filter([{', '.join(entries)}], "
+        "entry -> entry IS NOT NULL))) END AS invalid_fields,\n    "
+        f"CASE WHEN {failed} THEN list_filter([{', '.join(problems)}], problem -> problem IS NOT NULL) END "
+        "AS field_problems"
+    )
 
 
 def _event_column_type(name: str) -> str:
@@ -149,5 +153,3 @@ def projection(table: str, relation: str, available: set[str]) -> str:
 
 def column_definitions(columns: list[Column]) -> str:
     return ", ".join(f"{quote_identifier(c.name)} {c.type}" for c in columns)
-
-

@@ -42,8 +42,9 @@ def source_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 class RecordStaging:
-    def __init__(self, con: duckdb.DuckDBPyConnection, day: str, raw_days: dict[str, RawDay],
-                 log: Callable[[str], None]):
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, day: str, raw_days: dict[str, RawDay], log: Callable[[str], None]
+    ):
         self.con = con
         self.day = day
         self.raw_days = raw_days
@@ -96,8 +97,13 @@ class RecordStaging:
             "INSERT INTO dwh_records (source, partition_date, raw_file, line_number, problem) "
             "SELECT $source, CAST($day AS DATE), $key, line_number, $problem "
             "FROM range(1, $lines + 1) AS t(line_number)",
-            {"source": raw_file.source, "day": self.day, "key": raw_file.key, "lines": max(raw_file.lines or 1, 1),
-             "problem": reason},
+            {
+                "source": raw_file.source,
+                "day": self.day,
+                "key": raw_file.key,
+                "lines": max(raw_file.lines or 1, 1),
+                "problem": reason,
+            },
         )
 
     def _stage_fast(self, source: str, files: list[RawFile]) -> list[RawFile]:
@@ -126,12 +132,22 @@ class RecordStaging:
         scope = "TRUE" if files is None else f"raw_file IN ({', '.join(sql_string(f) for f in files)})"
 
         def columns(kind: str) -> list[dict[str, str]]:
-            return [{"name": name, "sql": quote_identifier(name)}
-                    for name, column_type, *_ in described if column_type == kind and name not in internal]
+            return [
+                {"name": name, "sql": quote_identifier(name)}
+                for name, column_type, *_ in described
+                if column_type == kind and name not in internal
+            ]
 
-        self._run(render("dwh/stage/validate_values.sql", text_columns=columns("VARCHAR"),
-                         double_columns=columns("DOUBLE"), json_columns=columns("JSON"), scope=scope,
-                         suspect_pattern=SUSPECT_JSON_PATTERN))
+        self._run(
+            render(
+                "dwh/stage/validate_values.sql",
+                text_columns=columns("VARCHAR"),
+                double_columns=columns("DOUBLE"),
+                json_columns=columns("JSON"),
+                scope=scope,
+                suspect_pattern=SUSPECT_JSON_PATTERN,
+            )
+        )
 
     def _files_needing_line_numbers(self) -> dict[str, RawFile]:
         """Files with a problem record, with fewer records than manifest lines (lines DuckDB skipped), or holding
@@ -140,14 +156,16 @@ class RecordStaging:
         stats = {
             key: (rows, problems)
             for key, rows, problems in self.con.execute(
-                "SELECT raw_file, count(*), count(problem) FROM dwh_records WHERE line_number IS NULL "
-                "GROUP BY raw_file"
+                "SELECT raw_file, count(*), count(problem) FROM dwh_records WHERE line_number IS NULL GROUP BY raw_file"
             ).fetchall()
         }
-        conflicting = {row[0] for row in self.con.execute(
-            "SELECT DISTINCT raw_file FROM dwh_uuid_copies WHERE uuid IN "
-            "(SELECT uuid FROM dwh_uuid_copies WHERE content <> kept_content) AND line_number IS NULL"
-        ).fetchall()}
+        conflicting = {
+            row[0]
+            for row in self.con.execute(
+                "SELECT DISTINCT raw_file FROM dwh_uuid_copies WHERE uuid IN "
+                "(SELECT uuid FROM dwh_uuid_copies WHERE content <> kept_content) AND line_number IS NULL"
+            ).fetchall()
+        }
         needing = {}
         for raw in self.raw_days.values():
             for raw_file in raw.files:

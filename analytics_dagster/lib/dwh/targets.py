@@ -197,8 +197,10 @@ class PostgresSession(StageSession):
             try:
                 # Open the pipe first: DuckDB's open for writing waits for a reader, and a failing COPY below must
                 # close it so that DuckDB gets a broken pipe instead of waiting forever.
-                with open(pipe, "rb") as handle, \
-                        cur.copy(f"COPY {table} ({column_list}) FROM STDIN WITH (FORMAT csv)") as copy:
+                with (
+                    open(pipe, "rb") as handle,
+                    cur.copy(f"COPY {table} ({column_list}) FROM STDIN WITH (FORMAT csv)") as copy,
+                ):
                     while chunk := handle.read(_COPY_CHUNK):
                         copy.write(chunk)
             except BaseException as error:  # re-raised in the caller's thread
@@ -287,9 +289,7 @@ def _bigquery_insert(table: str, scratch: str) -> str:
     """INSERT ... SELECT from a Parquet-loaded scratch table, converting what Parquet cannot carry (JSON arrives as
     STRING, timestamps as TIMESTAMP where the table has DATETIME)."""
     columns = table_columns(table)
-    converted = ", ".join(
-        f'json("{c.name}")' if c.type == "JSON" else f'CAST("{c.name}" AS {c.type})' for c in columns
-    )
+    converted = ", ".join(f'json("{c.name}")' if c.type == "JSON" else f'CAST("{c.name}" AS {c.type})' for c in columns)
     names = ", ".join(f'"{c.name}"' for c in columns)
     (statement,) = translate(f"INSERT INTO {table} ({names}) SELECT {converted} FROM {scratch}", "bigquery")
     return statement
@@ -301,9 +301,20 @@ def _postgres_type(duckdb_type: str) -> str:
 
 # psycopg type OIDs of the columns pulled from PostgreSQL -> Arrow types for DuckDB.
 _ARROW_OF_OID = {
-    16: pa.bool_(), 20: pa.int64(), 21: pa.int16(), 23: pa.int32(), 700: pa.float32(), 701: pa.float64(),
-    1082: pa.date32(), 1114: pa.timestamp("us"), 1184: pa.timestamp("us", tz="UTC"), 114: pa.string(),
-    3802: pa.string(), 25: pa.string(), 1043: pa.string(), 2950: pa.string(),
+    16: pa.bool_(),
+    20: pa.int64(),
+    21: pa.int16(),
+    23: pa.int32(),
+    700: pa.float32(),
+    701: pa.float64(),
+    1082: pa.date32(),
+    1114: pa.timestamp("us"),
+    1184: pa.timestamp("us", tz="UTC"),
+    114: pa.string(),
+    3802: pa.string(),
+    25: pa.string(),
+    1043: pa.string(),
+    2950: pa.string(),
 }
 
 

@@ -47,12 +47,22 @@ ORIGIN = "landing_zone"
 MEMORY_LIMIT = "512MB"
 SAMPLE_SIZE = 100  # invalid rows listed in a report (all of them are counted, and quarantined by the DWH)
 _BATCH_ROWS = 100_000
-_ROW_SCHEMA = pa.schema([
-    ("file_rank", pa.int32()), ("line", pa.int64()), ("event_id", pa.string()),
-    ("event_type", pa.string()), ("occurred_at", pa.timestamp("us")), ("user_id", pa.string()),
-    ("device_id", pa.string()), ("session_id", pa.int64()), ("platform", pa.string()), ("properties", pa.string()),
-    ("problem", pa.string()), ("raw", pa.string()),
-])
+_ROW_SCHEMA = pa.schema(
+    [
+        ("file_rank", pa.int32()),
+        ("line", pa.int64()),
+        ("event_id", pa.string()),
+        ("event_type", pa.string()),
+        ("occurred_at", pa.timestamp("us")),
+        ("user_id", pa.string()),
+        ("device_id", pa.string()),
+        ("session_id", pa.int64()),
+        ("platform", pa.string()),
+        ("properties", pa.string()),
+        ("problem", pa.string()),
+        ("raw", pa.string()),
+    ]
+)
 
 
 class ImportLimitExceeded(RuntimeError):
@@ -129,12 +139,18 @@ class DayImport:
             "",
             "| file | format | rows | valid | invalid | duplicates |",
             "|---|---|---:|---:|---:|---:|",
-            *(f"| {f.key} | {f.format} | {f.rows:,} | {f.valid:,} | {f.invalid:,} | {f.superseded:,} |"
-              for f in self.files),
+            *(
+                f"| {f.key} | {f.format} | {f.rows:,} | {f.valid:,} | {f.invalid:,} | {f.superseded:,} |"
+                for f in self.files
+            ),
         ]
         if self.invalid_rows:
-            lines += ["", "| file | line | reason |", "|---|---:|---|",
-                      *(f"| {r.file} | {r.line} | {_cell(r.reason)} |" for r in self.invalid_sample)]
+            lines += [
+                "",
+                "| file | line | reason |",
+                "|---|---:|---|",
+                *(f"| {r.file} | {r.line} | {_cell(r.reason)} |" for r in self.invalid_sample),
+            ]
             if self.invalid_rows > len(self.invalid_sample):
                 lines.append(f"\n…and {self.invalid_rows - len(self.invalid_sample):,} more invalid rows")
         return "\n".join(lines)
@@ -181,8 +197,9 @@ def prepare_day(
     objects = [(obj, obj.key) for obj in day_files(store, day)]
     if candidate_prefix:
         prefix = candidate_prefix.rstrip("/") + "/"
-        candidates = [(c, landing_day_prefix(day) + _relative_name(c.key, prefix))
-                      for c in list_landing_objects(store, prefix)]
+        candidates = [
+            (c, landing_day_prefix(day) + _relative_name(c.key, prefix)) for c in list_landing_objects(store, prefix)
+        ]
         replaced = {name for _, name in candidates}
         objects = [(obj, name) for obj, name in objects if name not in replaced] + candidates
     prepared = PreparedDay(day, workdir)
@@ -199,8 +216,9 @@ def prepare_day(
                 path.parent.mkdir(parents=True, exist_ok=True)
                 store.download_file(obj.key, path)
             uploaded = obj.last_modified.astimezone(dt.UTC).replace(tzinfo=None)
-            prepared.con.execute("INSERT INTO import_files VALUES (?, ?, ?, ?)",
-                                 [rank, name, _raw_name(name, day), uploaded])
+            prepared.con.execute(
+                "INSERT INTO import_files VALUES (?, ?, ?, ?)", [rank, name, _raw_name(name, day), uploaded]
+            )
             rows = _load_file(prepared.con, rank, path, fmt, name)
             log(f"{name}: {rows:,} rows ({fmt})")
         prepared.con.execute(
@@ -215,7 +233,7 @@ def prepare_day(
 
 
 def _relative_name(key: str, prefix: str) -> str:
-    return key[len(prefix.rstrip("/")) + 1:] if key.startswith(prefix.rstrip("/") + "/") else key
+    return key[len(prefix.rstrip("/")) + 1 :] if key.startswith(prefix.rstrip("/") + "/") else key
 
 
 def _raw_name(key: str, day: str) -> str:
@@ -228,11 +246,14 @@ def _load_file(con: duckdb.DuckDBPyConnection, rank: int, path: Path, fmt: str, 
 
     def flush() -> None:
         columns = list(zip(*batch, strict=True)) or [() for _ in _ROW_SCHEMA]
-        table = pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(columns, _ROW_SCHEMA, strict=True)],
-                                     schema=_ROW_SCHEMA)
+        table = pa.Table.from_arrays(
+            [pa.array(c, f.type) for c, f in zip(columns, _ROW_SCHEMA, strict=True)], schema=_ROW_SCHEMA
+        )
         con.register("import_batch", table)
-        con.execute(f"INSERT INTO import_rows BY NAME SELECT *, CASE WHEN problem IS NULL THEN {EVENT_UUID_SQL} END "
-                    "AS uuid FROM import_batch")
+        con.execute(
+            f"INSERT INTO import_rows BY NAME SELECT *, CASE WHEN problem IS NULL THEN {EVENT_UUID_SQL} END "
+            "AS uuid FROM import_batch"
+        )
         con.unregister("import_batch")
         batch.clear()
 
@@ -242,8 +263,20 @@ def _load_file(con: duckdb.DuckDBPyConnection, rank: int, path: Path, fmt: str, 
         if row.problem is None:
             try:
                 event = validate(row.values)
-                values = (rank, row.line, event.event_id, event.event_type, event.occurred_at, event.user_id,
-                          event.device_id, event.session_id, event.platform, event.properties.decode(), None, None)
+                values = (
+                    rank,
+                    row.line,
+                    event.event_id,
+                    event.event_type,
+                    event.occurred_at,
+                    event.user_id,
+                    event.device_id,
+                    event.session_id,
+                    event.platform,
+                    event.properties.decode(),
+                    None,
+                    None,
+                )
             except InvalidRow as problem:
                 values = (rank, row.line, *[None] * 8, str(problem), row.raw)
         batch.append(values)
@@ -269,13 +302,16 @@ def report(prepared: PreparedDay, stored: StoredCopies | None = None) -> DayImpo
             f"WHERE r.problem IS NOT NULL ORDER BY f.key, r.line LIMIT {SAMPLE_SIZE}"
         ).fetchall()
     ]
-    reasons = dict(con.execute(
-        "SELECT regexp_replace(problem, ': .*$', '') AS reason, count(*) FROM import_ranked "
-        "WHERE problem IS NOT NULL GROUP BY reason ORDER BY count(*) DESC, reason"
-    ).fetchall())
+    reasons = dict(
+        con.execute(
+            "SELECT regexp_replace(problem, ': .*$', '') AS reason, count(*) FROM import_ranked "
+            "WHERE problem IS NOT NULL GROUP BY reason ORDER BY count(*) DESC, reason"
+        ).fetchall()
+    )
     unique = con.execute("SELECT count(*) FROM import_ranked WHERE copy = 1").fetchone()[0]
-    return DayImport(prepared.day, files, sum(f.invalid for f in files), sample, reasons, unique,
-                     stored or StoredCopies())
+    return DayImport(
+        prepared.day, files, sum(f.invalid for f in files), sample, reasons, unique, stored or StoredCopies()
+    )
 
 
 def stored_copies(prepared: PreparedDay, warehouse: Warehouse) -> StoredCopies:
@@ -285,8 +321,10 @@ def stored_copies(prepared: PreparedDay, warehouse: Warehouse) -> StoredCopies:
     if not warehouse.table_exists("events_part"):
         return StoredCopies()
     uuids = prepared.con.execute("SELECT uuid FROM import_ranked WHERE copy = 1").arrow()
-    with tempfile.TemporaryDirectory(dir=prepared.workdir) as scratch, \
-            open_session(warehouse, Path(scratch), StageSettings()) as session:
+    with (
+        tempfile.TemporaryDirectory(dir=prepared.workdir) as scratch,
+        open_session(warehouse, Path(scratch), StageSettings()) as session,
+    ):
         session.local.register("import_uuids_arrow", uuids)
         session.local.execute("CREATE OR REPLACE TEMP TABLE import_stage_uuids AS SELECT uuid FROM import_uuids_arrow")
         session.local.unregister("import_uuids_arrow")
@@ -330,8 +368,14 @@ def publish(store: ObjectStore, prepared: PreparedDay, result: DayImport) -> Man
         paths.append(path)
     details = {
         "landing_files": [
-            {"key": f.key, "raw_file": f.raw_name, "rows": f.rows, "valid": f.valid, "invalid": f.invalid,
-             "duplicates": f.superseded}
+            {
+                "key": f.key,
+                "raw_file": f.raw_name,
+                "rows": f.rows,
+                "valid": f.valid,
+                "invalid": f.invalid,
+                "duplicates": f.superseded,
+            }
             for f in result.files
         ],
         "invalid_rows": result.invalid_rows,
@@ -362,8 +406,10 @@ def import_day(
             return result, None
         check_invalid_share(result, max_invalid_share)
         manifest = publish(store, prepared, result)
-        log(f"Published {result.unique_events:,} events and {result.invalid_rows:,} invalid rows of "
-            f"{len(result.files)} files to {store.uri(f'raw/{RAW_SOURCE}/{day}/')}")
+        log(
+            f"Published {result.unique_events:,} events and {result.invalid_rows:,} invalid rows of "
+            f"{len(result.files)} files to {store.uri(f'raw/{RAW_SOURCE}/{day}/')}"
+        )
         return result, manifest
     finally:
         prepared.close()

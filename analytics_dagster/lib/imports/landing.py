@@ -47,8 +47,9 @@ def list_landing_objects(store: ObjectStore, prefix: str = LANDING_PREFIX + "/")
         full_prefix = f"{store.prefix}/{prefix}" if store.prefix else prefix
         pages = store.client.get_paginator("list_objects_v2").paginate(Bucket=store.bucket, Prefix=full_prefix)
         return [
-            ListedObject(item["Key"][len(full_prefix) - len(prefix):], item.get("ETag", "").strip('"'),
-                         item["LastModified"])
+            ListedObject(
+                item["Key"][len(full_prefix) - len(prefix) :], item.get("ETag", "").strip('"'), item["LastModified"]
+            )
             for page in pages
             for item in page.get("Contents", [])
         ]

@@ -24,8 +24,14 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-FORMATS = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".ndjson.gz": "ndjson", ".jsonl.gz": "ndjson",
-           ".parquet": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".ndjson.gz": "ndjson",
+    ".jsonl.gz": "ndjson",
+    ".parquet": "parquet",
+}
 REQUIRED_COLUMNS = ("event_id", "event_type", "occurred_at")
 KNOWN_COLUMNS = (*REQUIRED_COLUMNS, "user_id", "device_id", "session_id", "platform", "properties")
 # Imported events get a uuid derived from their event_id, the MD5 of 'import:' || event_id read as a UUID (like

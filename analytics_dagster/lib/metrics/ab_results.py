@@ -21,8 +21,14 @@ from analytics_dagster.lib.metrics.ab_stats import (
 )
 from analytics_dagster.lib.metrics.experiments import Experiment, ExperimentMetric
 
-VARIANT_STATS_COLUMNS = ("variant", "exposures", "conversions", "metric_value", "metric_variance",
-                         "first_exposure_time")
+VARIANT_STATS_COLUMNS = (
+    "variant",
+    "exposures",
+    "conversions",
+    "metric_value",
+    "metric_variance",
+    "first_exposure_time",
+)
 
 
 @dataclass
@@ -54,12 +60,18 @@ def _conflicting_users(stats: pd.DataFrame) -> int:
 def _compare(metric: ExperimentMetric, control: dict[str, Any], treatment: dict[str, Any]) -> Comparison:
     if metric.kind == "conversion":
         return two_proportion_test(
-            int(control["conversions"]), int(control["exposures"]),
-            int(treatment["conversions"]), int(treatment["exposures"]),
+            int(control["conversions"]),
+            int(control["exposures"]),
+            int(treatment["conversions"]),
+            int(treatment["exposures"]),
         )
     return welch_test(
-        float(control["metric_value"]), float(control["metric_variance"]), int(control["exposures"]),
-        float(treatment["metric_value"]), float(treatment["metric_variance"]), int(treatment["exposures"]),
+        float(control["metric_value"]),
+        float(control["metric_variance"]),
+        int(control["exposures"]),
+        float(treatment["metric_value"]),
+        float(treatment["metric_variance"]),
+        int(treatment["exposures"]),
     )
 
 
@@ -82,8 +94,9 @@ def _number(value: Any) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def analyse_experiment(experiment: Experiment, day: dt.date, variant_stats: dict[str, pd.DataFrame]
-                       ) -> ExperimentAnalysis:
+def analyse_experiment(
+    experiment: Experiment, day: dt.date, variant_stats: dict[str, pd.DataFrame]
+) -> ExperimentAnalysis:
     """``variant_stats`` maps each metric name to the rows of ``sql/metrics/ab_variant_stats.sql``."""
     first_stats = variant_stats[experiment.metrics[0].name]
     first_table = _variant_table(first_stats)
@@ -91,8 +104,11 @@ def analyse_experiment(experiment: Experiment, day: dt.date, variant_stats: dict
     unplanned = {v: int(r["exposures"]) for v, r in first_table.items() if v not in experiment.planned_split}
     srm = sample_ratio_mismatch(exposures, experiment.planned_split)
 
-    first_exposures = [pd.Timestamp(r["first_exposure_time"]) for r in first_table.values()
-                       if r.get("first_exposure_time") is not None and not pd.isna(r["first_exposure_time"])]
+    first_exposures = [
+        pd.Timestamp(r["first_exposure_time"])
+        for r in first_table.values()
+        if r.get("first_exposure_time") is not None and not pd.isna(r["first_exposure_time"])
+    ]
     days_running = (day - min(first_exposures).date()).days + 1 if first_exposures else 0
 
     shortfalls = []
@@ -104,8 +120,13 @@ def analyse_experiment(experiment: Experiment, day: dt.date, variant_stats: dict
         shortfalls.append(f"needs {experiment.min_days} days of exposures ({days_running} so far)")
 
     analysis = ExperimentAnalysis(
-        experiment=experiment, rows=[], srm=srm, exposures=exposures, days_running=days_running,
-        data_shortfalls=shortfalls, conflicting_users=_conflicting_users(first_stats),
+        experiment=experiment,
+        rows=[],
+        srm=srm,
+        exposures=exposures,
+        days_running=days_running,
+        data_shortfalls=shortfalls,
+        conflicting_users=_conflicting_users(first_stats),
         unplanned_variant_users=unplanned,
     )
 
@@ -114,12 +135,16 @@ def analyse_experiment(experiment: Experiment, day: dt.date, variant_stats: dict
         table = _variant_table(variant_stats[metric.name])
         empty = {"exposures": 0, "conversions": 0, "metric_value": None, "metric_variance": None}
         metric_shortfalls = list(shortfalls)
-        short_conversions = {v: int(table.get(v, empty)["conversions"]) for v in experiment.variants
-                             if int(table.get(v, empty)["conversions"]) < experiment.min_conversions_per_variant}
+        short_conversions = {
+            v: int(table.get(v, empty)["conversions"])
+            for v in experiment.variants
+            if int(table.get(v, empty)["conversions"]) < experiment.min_conversions_per_variant
+        }
         if short_conversions:
             counts = ", ".join(f"{v} {n}" for v, n in short_conversions.items())
             metric_shortfalls.append(
-                f"needs {experiment.min_conversions_per_variant} converted users per variant ({counts} so far)")
+                f"needs {experiment.min_conversions_per_variant} converted users per variant ({counts} so far)"
+            )
         control = table.get(experiment.control, empty)
         for variant in experiment.variants:
             stats = table.get(variant, empty)
@@ -133,9 +158,15 @@ def analyse_experiment(experiment: Experiment, day: dt.date, variant_stats: dict
                 "conversions": int(stats["conversions"]),
                 "metric_value": _number(stats["metric_value"]),
                 "metric_variance": _number(stats["metric_variance"]),
-                "absolute_lift": None, "absolute_lift_ci_low": None, "absolute_lift_ci_high": None,
-                "relative_lift": None, "relative_lift_ci_low": None, "relative_lift_ci_high": None,
-                "p_value": None, "p_value_holm": None, "significant": None,
+                "absolute_lift": None,
+                "absolute_lift_ci_low": None,
+                "absolute_lift_ci_high": None,
+                "relative_lift": None,
+                "relative_lift_ci_low": None,
+                "relative_lift_ci_high": None,
+                "p_value": None,
+                "p_value_holm": None,
+                "significant": None,
                 "srm_p_value": srm.p_value,
                 "srm_detected": srm.mismatch,
                 "enough_data": not metric_shortfalls,
@@ -175,12 +206,20 @@ def analyse_experiment(experiment: Experiment, day: dt.date, variant_stats: dict
 def _srm_text(experiment: Experiment, srm: SampleRatioCheck) -> str:
     total = sum(experiment.planned_split.values())
     split = "/".join(f"{w / total * 100:g}" for w in experiment.planned_split.values())
-    return (f"exposures do not match the planned {split} split (sample-ratio mismatch, p = {srm.p_value:.2g} "
-            f"< {SRM_ALPHA}); check assignment and exposure logging before reading any result")
+    return (
+        f"exposures do not match the planned {split} split (sample-ratio mismatch, p = {srm.p_value:.2g} "
+        f"< {SRM_ALPHA}); check assignment and exposure logging before reading any result"
+    )
 
 
-def _recommendation(experiment: Experiment, metric: ExperimentMetric, row: dict[str, Any], comparison: Comparison,
-                    shortfalls: list[str], srm: SampleRatioCheck) -> str:
+def _recommendation(
+    experiment: Experiment,
+    metric: ExperimentMetric,
+    row: dict[str, Any],
+    comparison: Comparison,
+    shortfalls: list[str],
+    srm: SampleRatioCheck,
+) -> str:
     variant = row["variant"]
     if srm.mismatch:
         return f"Do not act: {_srm_text(experiment, srm)}."
@@ -189,8 +228,10 @@ def _recommendation(experiment: Experiment, metric: ExperimentMetric, row: dict[
     lift = _lift_text(metric, comparison)
     p_text = f"Holm-adjusted p = {row['p_value_holm']:.3g}"
     if not row["significant"]:
-        return (f"No significant difference on {metric.name} yet: {variant} {lift}, {p_text}. "
-                "Keep running for more power or treat the effect as negligible.")
+        return (
+            f"No significant difference on {metric.name} yet: {variant} {lift}, {p_text}. "
+            "Keep running for more power or treat the effect as negligible."
+        )
     good = (comparison.absolute_lift > 0) == (metric.direction == "increase")
     if good:
         return f"{variant} wins on {metric.name}: {lift}, {p_text}. Ship it if the other metrics agree."
@@ -207,7 +248,9 @@ def _summary(experiment: Experiment, analysis: ExperimentAnalysis, comparisons) 
         if variant == experiment.control:
             continue
         rows = [(row, metric, c) for row, metric, c, _ in comparisons if row["variant"] == variant]
-        wins = [m.name for row, m, c in rows if row["significant"] and (c.absolute_lift > 0) == (m.direction == "increase")]
+        wins = [
+            m.name for row, m, c in rows if row["significant"] and (c.absolute_lift > 0) == (m.direction == "increase")
+        ]
         losses = [m.name for row, m, c in rows if row["significant"] and m.name not in wins]
         if losses:
             verdicts.append(f"do not ship {variant}: it hurts {', '.join(losses)}")

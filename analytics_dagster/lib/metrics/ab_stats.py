@@ -37,8 +37,9 @@ def _two_sided_p(statistic: float, distribution) -> float:
     return float(2.0 * distribution.sf(abs(statistic)))
 
 
-def _relative(control_value: float, treatment_value: float, var_control_mean: float, var_treatment_mean: float,
-              critical: float) -> tuple[float | None, tuple[float, float] | None]:
+def _relative(
+    control_value: float, treatment_value: float, var_control_mean: float, var_treatment_mean: float, critical: float
+) -> tuple[float | None, tuple[float, float] | None]:
     """Lift ``t / c - 1`` and its interval by the delta method (variances are those of the two estimates)."""
     if control_value == 0:
         return None, None
@@ -54,8 +55,9 @@ def _test_statistic(difference: float, se: float) -> float:
     return 0.0 if difference == 0 else math.copysign(math.inf, difference)
 
 
-def two_proportion_test(control_conversions: int, control_n: int, treatment_conversions: int, treatment_n: int,
-                        confidence: float = 0.95) -> Comparison:
+def two_proportion_test(
+    control_conversions: int, control_n: int, treatment_conversions: int, treatment_n: int, confidence: float = 0.95
+) -> Comparison:
     if control_n <= 0 or treatment_n <= 0:
         raise ValueError("both groups need at least one exposed user")
     p_c = control_conversions / control_n
@@ -81,8 +83,15 @@ def two_proportion_test(control_conversions: int, control_n: int, treatment_conv
     )
 
 
-def welch_test(control_mean: float, control_variance: float, control_n: int, treatment_mean: float,
-               treatment_variance: float, treatment_n: int, confidence: float = 0.95) -> Comparison:
+def welch_test(
+    control_mean: float,
+    control_variance: float,
+    control_n: int,
+    treatment_mean: float,
+    treatment_variance: float,
+    treatment_n: int,
+    confidence: float = 0.95,
+) -> Comparison:
     """Welch's t-test from summaries; variances are sample variances (ddof=1) of the per-user values."""
     if control_n < 2 or treatment_n < 2:
         raise ValueError("Welch's t-test needs at least two users per group")

@@ -96,8 +96,11 @@ def fit_churn_model(
     """``current``: features as of ``day``; ``features_as_of(S)``: features as of a past day;
     ``active_between(a, b)``: users active on any day a..b."""
     if not has_enough_history(day, first_active_day):
-        return ChurnModelResult(None, f"not enough history: needs activity since {day - dt.timedelta(days=MIN_HISTORY_DAYS)}"
-                                      f" (first active day {first_active_day})")
+        return ChurnModelResult(
+            None,
+            f"not enough history: needs activity since {day - dt.timedelta(days=MIN_HISTORY_DAYS)}"
+            f" (first active day {first_active_day})",
+        )
     plan = snapshot_plan(day)
 
     def labelled(snapshot: dt.date) -> pd.DataFrame:
@@ -109,8 +112,14 @@ def fit_churn_model(
     backtest = _sample(pd.concat([by_day[s] for s in plan.backtest_days], ignore_index=True))
     holdout = by_day[plan.holdout_day]
     final = _sample(pd.concat([by_day[s] for s in plan.final_days], ignore_index=True))
-    problems = [p for p in (_class_shortfall("the backtest training set", backtest),
-                            _class_shortfall("the final training set", final)) if p]
+    problems = [
+        p
+        for p in (
+            _class_shortfall("the backtest training set", backtest),
+            _class_shortfall("the final training set", final),
+        )
+        if p
+    ]
     if holdout["churned"].nunique() < 2:
         problems.append("the holdout day has users of one class only")
     if problems:

@@ -46,25 +46,36 @@ def activity(wh: Warehouse, day: dt.date) -> MetricDay:
     frame = queries.activity(wh, day)
     overall = frame[frame["dimension"] == "all"]
     problems = [
-        f"{r.dimension}/{r.segment}" for r in frame.itertuples()
+        f"{r.dimension}/{r.segment}"
+        for r in frame.itertuples()
         if not (r.new_users <= r.dau <= r.wau <= r.mau)
         or (len(overall) and (r.dau > overall["dau"].iloc[0] or r.mau > overall["mau"].iloc[0]))
     ]
     figures = {}
     if len(overall):
         row = overall.iloc[0]
-        figures = {"dau": int(row["dau"]), "wau": int(row["wau"]), "mau": int(row["mau"]),
-                   "new_users": int(row["new_users"]),
-                   "stickiness": float(row["stickiness"]) if pd.notna(row["stickiness"]) else 0.0}
-    return MetricDay(frame, figures, checks={"activity_counts_consistent": CheckOutcome(
-        not problems, {"inconsistent_segments": ", ".join(problems) or "none"})})
+        figures = {
+            "dau": int(row["dau"]),
+            "wau": int(row["wau"]),
+            "mau": int(row["mau"]),
+            "new_users": int(row["new_users"]),
+            "stickiness": float(row["stickiness"]) if pd.notna(row["stickiness"]) else 0.0,
+        }
+    return MetricDay(
+        frame,
+        figures,
+        checks={
+            "activity_counts_consistent": CheckOutcome(
+                not problems, {"inconsistent_segments": ", ".join(problems) or "none"}
+            )
+        },
+    )
 
 
 def top_events(wh: Warehouse, day: dt.date) -> MetricDay:
     frame = queries.top_events(wh, day)
     overall = frame[frame["dimension"] == "all"]
-    return MetricDay(frame, tables={"top_events": overall[["event_rank", "event_type", "event_count",
-                                                           "unique_users"]]})
+    return MetricDay(frame, tables={"top_events": overall[["event_rank", "event_type", "event_count", "unique_users"]]})
 
 
 def lifecycle(wh: Warehouse, day: dt.date) -> MetricDay:
@@ -86,19 +97,26 @@ def retention_daily(wh: Warehouse, day: dt.date) -> MetricDay:
         "on_or_after_growing": int(growing),
     }
     first_time = complete[(complete["cohort_type"] == "first_time") & complete["day_number"].isin([1, 7, 30])]
-    sums = first_time.astype({"returned_on_day": float, "cohort_size": float}).groupby("day_number")[
-        ["returned_on_day", "cohort_size"]].sum()
-    figures = {f"first_time_d{int(n)}_retention": float(row["returned_on_day"] / row["cohort_size"])
-               for n, row in sums.iterrows()}
-    return MetricDay(frame, figures, checks={
-        "retention_curves_consistent": CheckOutcome(not any(problems.values()), problems)})
+    sums = (
+        first_time.astype({"returned_on_day": float, "cohort_size": float})
+        .groupby("day_number")[["returned_on_day", "cohort_size"]]
+        .sum()
+    )
+    figures = {
+        f"first_time_d{int(n)}_retention": float(row["returned_on_day"] / row["cohort_size"])
+        for n, row in sums.iterrows()
+    }
+    return MetricDay(
+        frame, figures, checks={"retention_curves_consistent": CheckOutcome(not any(problems.values()), problems)}
+    )
 
 
 def retention_weekly(wh: Warehouse, day: dt.date) -> MetricDay:
     frame = queries.retention_weekly(wh, day)
     first_time = frame[frame["cohort_type"] == "first_time"]
     return MetricDay(
-        frame, {"cohorts": int(first_time["cohort_start"].nunique())},
+        frame,
+        {"cohorts": int(first_time["cohort_start"].nunique())},
         preview_columns=["cohort_type", "cohort_start", "cohort_size", "week_label", "is_complete", "retention_rate"],
     )
 
@@ -135,19 +153,49 @@ def user_engagement(wh: Warehouse, day: dt.date) -> MetricDay:
     if "churn_model_coefficients" in figures:
         documents["churn_model_coefficients"] = figures.pop("churn_model_coefficients")
     return MetricDay(
-        frame, figures, documents=documents,
+        frame,
+        figures,
+        documents=documents,
         checks={"engagement_values_in_range": CheckOutcome(not any(problems.values()), problems)},
-        preview_columns=["user_key", "active_days", "sessions", "days_since_last_activity", "engagement_score",
-                         "churn_risk", "churn_probability"],
+        preview_columns=[
+            "user_key",
+            "active_days",
+            "sessions",
+            "days_since_last_activity",
+            "engagement_score",
+            "churn_risk",
+            "churn_probability",
+        ],
         log=[f"churn model: {model.status}"],
     )
 
 
-AB_COLUMNS = ["metric_date", "experiment", "metric", "metric_kind", "variant", "is_control", "exposures",
-              "conversions", "metric_value", "metric_variance", "absolute_lift", "absolute_lift_ci_low",
-              "absolute_lift_ci_high", "relative_lift", "relative_lift_ci_low", "relative_lift_ci_high", "p_value",
-              "p_value_holm", "significant", "srm_p_value", "srm_detected", "enough_data", "recommendation",
-              "experiment_recommendation"]
+AB_COLUMNS = [
+    "metric_date",
+    "experiment",
+    "metric",
+    "metric_kind",
+    "variant",
+    "is_control",
+    "exposures",
+    "conversions",
+    "metric_value",
+    "metric_variance",
+    "absolute_lift",
+    "absolute_lift_ci_low",
+    "absolute_lift_ci_high",
+    "relative_lift",
+    "relative_lift_ci_low",
+    "relative_lift_ci_high",
+    "p_value",
+    "p_value_holm",
+    "significant",
+    "srm_p_value",
+    "srm_detected",
+    "enough_data",
+    "recommendation",
+    "experiment_recommendation",
+]
 
 
 def ab_tests(wh: Warehouse, day: dt.date, experiments_file: str) -> MetricDay:
@@ -174,17 +222,42 @@ def ab_tests(wh: Warehouse, day: dt.date, experiments_file: str) -> MetricDay:
             frame[column] = frame[column].astype("Float64")
     frame["significant"] = frame["significant"].astype("boolean")
     return MetricDay(
-        frame, {"experiments_file": experiments_file}, documents={"experiments": summaries},
-        checks={"ab_sample_ratio": CheckOutcome(
-            not mismatched, {"experiments_with_srm": ", ".join(mismatched) or "none"}, warn_only=True)},
-        preview_columns=["experiment", "metric", "variant", "exposures", "conversions", "metric_value",
-                         "relative_lift", "p_value_holm", "recommendation"],
+        frame,
+        {"experiments_file": experiments_file},
+        documents={"experiments": summaries},
+        checks={
+            "ab_sample_ratio": CheckOutcome(
+                not mismatched, {"experiments_with_srm": ", ".join(mismatched) or "none"}, warn_only=True
+            )
+        },
+        preview_columns=[
+            "experiment",
+            "metric",
+            "variant",
+            "exposures",
+            "conversions",
+            "metric_value",
+            "relative_lift",
+            "p_value_holm",
+            "recommendation",
+        ],
         log=log,
     )
 
 
-FORECAST_COLUMNS = ["metric_date", "series", "forecast_date", "horizon_days", "forecast", "lower_95", "upper_95",
-                    "method", "history_days", "mase_holt_winters", "mase_seasonal_naive"]
+FORECAST_COLUMNS = [
+    "metric_date",
+    "series",
+    "forecast_date",
+    "horizon_days",
+    "forecast",
+    "lower_95",
+    "upper_95",
+    "method",
+    "history_days",
+    "mase_holt_winters",
+    "mase_seasonal_naive",
+]
 
 
 def forecasts(wh: Warehouse, day: dt.date) -> MetricDay:
@@ -204,14 +277,16 @@ def forecasts(wh: Warehouse, day: dt.date) -> MetricDay:
                 value = getattr(forecast, name)
                 if value is not None:
                     figures[f"{series} {name}"] = value
-    frame = pd.concat(frames, ignore_index=True)[FORECAST_COLUMNS] if frames else pd.DataFrame(
-        columns=FORECAST_COLUMNS)
+    frame = pd.concat(frames, ignore_index=True)[FORECAST_COLUMNS] if frames else pd.DataFrame(columns=FORECAST_COLUMNS)
     frame["mase_holt_winters"] = frame["mase_holt_winters"].astype("Float64")
     frame["mase_seasonal_naive"] = frame["mase_seasonal_naive"].astype("Float64")
-    outside = int(((frame["forecast"] < frame["lower_95"] - 1e-9)
-                   | (frame["forecast"] > frame["upper_95"] + 1e-9)).sum())
+    outside = int(
+        ((frame["forecast"] < frame["lower_95"] - 1e-9) | (frame["forecast"] > frame["upper_95"] + 1e-9)).sum()
+    )
     return MetricDay(
-        frame, figures, checks={"forecast_inside_interval": CheckOutcome(outside == 0, {"rows_outside": outside})},
+        frame,
+        figures,
+        checks={"forecast_inside_interval": CheckOutcome(outside == 0, {"rows_outside": outside})},
         preview_columns=["series", "forecast_date", "forecast", "lower_95", "upper_95", "method"],
     )
 

@@ -30,8 +30,12 @@ from analytics_dagster.lib.metrics.dashboard_figures import (
 )
 from analytics_dagster.lib.metrics.rules import MONTH_DAYS, WEEK_DAYS
 
-STATUS_COLOURS = {DayStatus.FINAL: "#dcfce7", DayStatus.PRELIMINARY: "#fef9c3", DayStatus.INCOMPLETE: "#fecaca",
-                  DayStatus.NO_DATA: "#e2e8f0"}
+STATUS_COLOURS = {
+    DayStatus.FINAL: "#dcfce7",
+    DayStatus.PRELIMINARY: "#fef9c3",
+    DayStatus.INCOMPLETE: "#fecaca",
+    DayStatus.NO_DATA: "#e2e8f0",
+}
 
 
 @dataclass
@@ -116,16 +120,23 @@ class _Chart:
     note: str = ""
 
 
-def _chart(title: str, build, frame: pd.DataFrame, empty: str, *, wide: bool = False, div_id: str,
-           note: str = "") -> _Chart:
+def _chart(
+    title: str, build, frame: pd.DataFrame, empty: str, *, wide: bool = False, div_id: str, note: str = ""
+) -> _Chart:
     """A chart card; ``frame`` is exactly what the chart plots, so an empty one gets ``empty`` (why) instead of
     blank axes."""
     if frame is None or frame.empty:
         return _Chart(title, div_id, None, empty, wide, note)
     figure = build()
-    return _Chart(title, div_id, figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                                                config={"displaylogo": False, "responsive": True}),
-                  wide=wide, note=note)
+    return _Chart(
+        title,
+        div_id,
+        figure.to_html(
+            full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False, "responsive": True}
+        ),
+        wide=wide,
+        note=note,
+    )
 
 
 def _fmt(value, pattern: str) -> str:
@@ -136,16 +147,23 @@ def _ab_rows(ab: pd.DataFrame) -> list[dict[str, str]]:
     rows = []
     for r in ab.to_dict("records"):
         percent = r["metric_kind"] == "conversion"
-        rows.append({
-            "experiment": r["experiment"], "metric": r["metric"], "variant": r["variant"],
-            "exposures": r["exposures"], "conversions": r["conversions"],
-            "value": _fmt(r["metric_value"], "{:.2%}" if percent else "{:.3f}"),
-            "lift": _fmt(r["relative_lift"], "{:+.1%}"),
-            "ci": "" if pd.isna(r["relative_lift_ci_low"]) else
-                  f"{r['relative_lift_ci_low']:+.1%} … {r['relative_lift_ci_high']:+.1%}",
-            "p": _fmt(r["p_value_holm"], "{:.3g}"), "srm": _fmt(r["srm_p_value"], "{:.3g}"),
-            "recommendation": r["recommendation"],
-        })
+        rows.append(
+            {
+                "experiment": r["experiment"],
+                "metric": r["metric"],
+                "variant": r["variant"],
+                "exposures": r["exposures"],
+                "conversions": r["conversions"],
+                "value": _fmt(r["metric_value"], "{:.2%}" if percent else "{:.3f}"),
+                "lift": _fmt(r["relative_lift"], "{:+.1%}"),
+                "ci": ""
+                if pd.isna(r["relative_lift_ci_low"])
+                else f"{r['relative_lift_ci_low']:+.1%} … {r['relative_lift_ci_high']:+.1%}",
+                "p": _fmt(r["p_value_holm"], "{:.3g}"),
+                "srm": _fmt(r["srm_p_value"], "{:.3g}"),
+                "recommendation": r["recommendation"],
+            }
+        )
     return rows
 
 
@@ -166,11 +184,17 @@ def _kpis(data: DashboardData) -> list[_Kpi]:
         _Kpi("DAU", f"{int(row['dau']):,}"),
         _Kpi(data.window_label("WAU", WEEK_DAYS), f"{int(row['wau']):,}"),
         _Kpi(data.window_label("MAU", MONTH_DAYS), f"{int(row['mau']):,}"),
-        _Kpi("New users", f"{int(row['new_users']):,}",
-             f"first seen since {data.first_loaded_day}" if mau_short and data.first_loaded_day else ""),
+        _Kpi(
+            "New users",
+            f"{int(row['new_users']):,}",
+            f"first seen since {data.first_loaded_day}" if mau_short and data.first_loaded_day else "",
+        ),
         # Stickiness divides by MAU, so it carries MAU's caveat.
-        _Kpi("Stickiness DAU/MAU", _fmt(row["stickiness"], "{:.1%}"),
-             data.window_label("MAU", MONTH_DAYS) if mau_short else ""),
+        _Kpi(
+            "Stickiness DAU/MAU",
+            _fmt(row["stickiness"], "{:.1%}"),
+            data.window_label("MAU", MONTH_DAYS) if mau_short else "",
+        ),
     ]
     # Segments as named in metrics_activity: by source (Amplitude, AppMetrica) and by the platform field.
     for dimension in ("source", "platform"):
@@ -183,8 +207,10 @@ def _coverage(data: DashboardData) -> str:
     if data.first_loaded_day is None or data.covered_days(MONTH_DAYS) == MONTH_DAYS:
         return ""
     covered = data.covered_days(MONTH_DAYS)
-    return (f"Data starts on {data.first_loaded_day}: {covered} day{'s' if covered != 1 else ''} loaded, so windows "
-            "longer than that (WAU, MAU, stickiness) cover only those days and say so.")
+    return (
+        f"Data starts on {data.first_loaded_day}: {covered} day{'s' if covered != 1 else ''} loaded, so windows "
+        "longer than that (WAU, MAU, stickiness) cover only those days and say so."
+    )
 
 
 def _loaded_cohorts(data: DashboardData) -> tuple[pd.DataFrame, pd.DataFrame, str]:
@@ -201,8 +227,10 @@ def _loaded_cohorts(data: DashboardData) -> tuple[pd.DataFrame, pd.DataFrame, st
     partial = bool((~early_weeks & (cohort_start < first)).any())
     if not early_weeks.any() and not early_days.any() and not partial:
         return weekly, daily, ""
-    note = (f"Data starts on {first}: cohorts that began before it are left out (their users were seen only "
-            "through events uploaded late)")
+    note = (
+        f"Data starts on {first}: cohorts that began before it are left out (their users were seen only "
+        "through events uploaded late)"
+    )
     note += "; the week it falls in is marked partial." if partial else "."
     return weekly[~early_weeks.to_numpy()], daily[~early_days.to_numpy()], note
 
@@ -217,33 +245,83 @@ def render_dashboard(data: DashboardData, late_days: int) -> str:
     first_time_weeks = weekly[weekly["cohort_type"] == "first_time"] if len(weekly) else weekly
     complete_days = _complete_days(daily)
     charts = [
-        _chart("Active users", lambda: activity_figure(data), data.activity_history,
-               "No daily rollups yet: materialize metrics_activity for the days before this one.", wide=True,
-               div_id="chart-activity"),
-        _chart("DAU forecast", lambda: forecast_figure(day_forecast, data.forecast_history),
-               day_forecast[day_forecast["series"] == "dau"] if not day_forecast.empty else day_forecast,
-               "Forecasts need at least 2 days of history.", div_id="chart-forecast"),
-        _chart("Top events", lambda: top_events_figure(data.top_events), data.top_events,
-               "No events on this day.", div_id="chart-top-events"),
-        _chart("Weekly retention", lambda: retention_heatmap(weekly, data.first_loaded_day), first_time_weeks,
-               "No first-time cohort since the data starts." if cohort_note else "No cohorts yet.",
-               div_id="chart-retention-weekly", note=cohort_note),
-        _chart("N-day retention", lambda: daily_retention_figure(complete_days), complete_days,
-               "No cohort day is over yet: day N of a cohort counts once that day has ended.",
-               div_id="chart-retention-daily", note=cohort_note),
-        _chart("Lifecycle", lambda: lifecycle_figure(data.lifecycle_history), data.lifecycle_history,
-               "No lifecycle yet: materialize metrics_lifecycle for the days before this one.",
-               div_id="chart-lifecycle"),
-        _chart("A/B tests", lambda: ab_figure(data.ab_tests),
-               data.ab_tests[data.ab_tests["relative_lift"].notna()] if not data.ab_tests.empty else data.ab_tests,
-               "No experiment has a variant to compare with its control yet.", div_id="chart-ab"),
-        _chart("Activity by hour", lambda: hours_figure(data.user_engagement), data.user_engagement,
-               "No active users in the last 30 days.", div_id="chart-hours"),
-        _chart("Churn risk", lambda: churn_figure(data.user_engagement), data.user_engagement,
-               "No active users in the last 30 days.", div_id="chart-churn"),
+        _chart(
+            "Active users",
+            lambda: activity_figure(data),
+            data.activity_history,
+            "No daily rollups yet: materialize metrics_activity for the days before this one.",
+            wide=True,
+            div_id="chart-activity",
+        ),
+        _chart(
+            "DAU forecast",
+            lambda: forecast_figure(day_forecast, data.forecast_history),
+            day_forecast[day_forecast["series"] == "dau"] if not day_forecast.empty else day_forecast,
+            "Forecasts need at least 2 days of history.",
+            div_id="chart-forecast",
+        ),
+        _chart(
+            "Top events",
+            lambda: top_events_figure(data.top_events),
+            data.top_events,
+            "No events on this day.",
+            div_id="chart-top-events",
+        ),
+        _chart(
+            "Weekly retention",
+            lambda: retention_heatmap(weekly, data.first_loaded_day),
+            first_time_weeks,
+            "No first-time cohort since the data starts." if cohort_note else "No cohorts yet.",
+            div_id="chart-retention-weekly",
+            note=cohort_note,
+        ),
+        _chart(
+            "N-day retention",
+            lambda: daily_retention_figure(complete_days),
+            complete_days,
+            "No cohort day is over yet: day N of a cohort counts once that day has ended.",
+            div_id="chart-retention-daily",
+            note=cohort_note,
+        ),
+        _chart(
+            "Lifecycle",
+            lambda: lifecycle_figure(data.lifecycle_history),
+            data.lifecycle_history,
+            "No lifecycle yet: materialize metrics_lifecycle for the days before this one.",
+            div_id="chart-lifecycle",
+        ),
+        _chart(
+            "A/B tests",
+            lambda: ab_figure(data.ab_tests),
+            data.ab_tests[data.ab_tests["relative_lift"].notna()] if not data.ab_tests.empty else data.ab_tests,
+            "No experiment has a variant to compare with its control yet.",
+            div_id="chart-ab",
+        ),
+        _chart(
+            "Activity by hour",
+            lambda: hours_figure(data.user_engagement),
+            data.user_engagement,
+            "No active users in the last 30 days.",
+            div_id="chart-hours",
+        ),
+        _chart(
+            "Churn risk",
+            lambda: churn_figure(data.user_engagement),
+            data.user_engagement,
+            "No active users in the last 30 days.",
+            div_id="chart-churn",
+        ),
     ]
     return _TEMPLATE.render(
-        day=data.day.isoformat(), state=data.state, status_colour=STATUS_COLOURS[data.state.status],
-        late_days=late_days, plotly_js=get_plotlyjs(), is_demo=data.is_demo, coverage=_coverage(data),
-        kpis=_kpis(data), charts=charts, ab_rows=_ab_rows(data.ab_tests), ab_summaries=data.ab_summaries,
+        day=data.day.isoformat(),
+        state=data.state,
+        status_colour=STATUS_COLOURS[data.state.status],
+        late_days=late_days,
+        plotly_js=get_plotlyjs(),
+        is_demo=data.is_demo,
+        coverage=_coverage(data),
+        kpis=_kpis(data),
+        charts=charts,
+        ab_rows=_ab_rows(data.ab_tests),
+        ab_summaries=data.ab_summaries,
     )

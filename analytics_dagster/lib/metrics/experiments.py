@@ -120,10 +120,22 @@ def _metric(data: Any, where: str) -> ExperimentMetric:
 
 def _experiment(data: Any, where: str) -> Experiment:
     fields = _Fields(data, where)
-    fields.unknown_keys({
-        "flag_key", "description", "start_date", "control", "planned_split", "exposure_event_types",
-        "user_property", "metrics", "min_exposures_per_variant", "min_conversions_per_variant", "min_days", "alpha",
-    })
+    fields.unknown_keys(
+        {
+            "flag_key",
+            "description",
+            "start_date",
+            "control",
+            "planned_split",
+            "exposure_event_types",
+            "user_property",
+            "metrics",
+            "min_exposures_per_variant",
+            "min_conversions_per_variant",
+            "min_days",
+            "alpha",
+        }
+    )
     flag_key = fields.get("flag_key", str)
     start_date = fields.get("start_date", (dt.date, str))
     if isinstance(start_date, str):
@@ -132,8 +144,9 @@ def _experiment(data: Any, where: str) -> Experiment:
         except ValueError as error:
             raise fields.fail("start_date", f"{start_date!r} is not a date in YYYY-MM-DD form") from error
     split = fields.get("planned_split", dict)
-    if len(split) < 2 or not all(isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0
-                                 for w in split.values()):
+    if len(split) < 2 or not all(
+        isinstance(w, (int, float)) and not isinstance(w, bool) and w > 0 for w in split.values()
+    ):
         raise fields.fail("planned_split", "needs two or more variants with positive weights")
     planned_split = {str(variant): float(weight) for variant, weight in split.items()}
     control = fields.get("control", str)

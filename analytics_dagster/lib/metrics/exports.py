@@ -37,8 +37,9 @@ XLSX_MAX_ROWS = 10_000
 DEMO_NOTE = "DEMO DATA: computed from the built-in demo source, not from Amplitude or AppMetrica"
 
 
-def write_xlsx(tables: dict[str, pd.DataFrame], path: Path, day: dt.date, state: DayState,
-               is_demo: bool = False) -> None:
+def write_xlsx(
+    tables: dict[str, pd.DataFrame], path: Path, day: dt.date, state: DayState, is_demo: bool = False
+) -> None:
     # write-only mode streams rows instead of building every cell object in memory first.
     workbook = Workbook(write_only=True)
     workbook.properties.title = f"{'[DEMO] ' if is_demo else ''}Product metrics {day.isoformat()}"
@@ -59,8 +60,9 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: Path, day: dt.date, state:
     workbook.save(path)
 
 
-def write_exports(tables: dict[str, pd.DataFrame], day: dt.date, out_dir: Path, state: DayState,
-                  is_demo: bool = False) -> dict[str, Path]:
+def write_exports(
+    tables: dict[str, pd.DataFrame], day: dt.date, out_dir: Path, state: DayState, is_demo: bool = False
+) -> dict[str, Path]:
     """Writes the files into ``out_dir``; returns {file name: path}. The workbook's first sheet and
     ``day_state.json`` say whether the figures are final (lib/day_state.py) and whether they are demo data."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -42,17 +42,19 @@ class Forecast:
     mase_seasonal_naive: float | None = None
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "forecast_date": self.dates.date,
-            "horizon_days": np.arange(1, len(self.dates) + 1),
-            "forecast": self.mean,
-            "lower_95": self.lower,
-            "upper_95": self.upper,
-            "method": self.method,
-            "history_days": self.history_days,
-            "mase_holt_winters": self.mase_holt_winters,
-            "mase_seasonal_naive": self.mase_seasonal_naive,
-        })
+        return pd.DataFrame(
+            {
+                "forecast_date": self.dates.date,
+                "horizon_days": np.arange(1, len(self.dates) + 1),
+                "forecast": self.mean,
+                "lower_95": self.lower,
+                "upper_95": self.upper,
+                "method": self.method,
+                "history_days": self.history_days,
+                "mase_holt_winters": self.mase_holt_winters,
+                "mase_seasonal_naive": self.mase_seasonal_naive,
+            }
+        )
 
 
 def seasonal_naive(history: np.ndarray, horizon: int, season: int = SEASON) -> tuple[np.ndarray, np.ndarray]:
@@ -78,7 +80,11 @@ def _holt_winters(history: np.ndarray):
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     model = ExponentialSmoothing(
-        history, trend="add", damped_trend=True, seasonal="add", seasonal_periods=SEASON,
+        history,
+        trend="add",
+        damped_trend=True,
+        seasonal="add",
+        seasonal_periods=SEASON,
         initialization_method="estimated",
     )
     with warnings.catch_warnings():
@@ -125,8 +131,14 @@ def forecast_series(history: pd.Series, horizon: int) -> Forecast | None:
 
 def _clipped(dates, mean, lower, upper, method: str, n: int) -> Forecast:
     # Counts cannot go below zero; the interval is clipped the same way.
-    return Forecast(dates=dates, mean=np.clip(mean, 0, None), lower=np.clip(lower, 0, None),
-                    upper=np.clip(upper, 0, None), method=method, history_days=n)
+    return Forecast(
+        dates=dates,
+        mean=np.clip(mean, 0, None),
+        lower=np.clip(lower, 0, None),
+        upper=np.clip(upper, 0, None),
+        method=method,
+        history_days=n,
+    )
 
 
 def complete_daily(series: pd.DataFrame, first_day, last_day) -> pd.Series:

@@ -21,7 +21,9 @@ def headline_tables(warehouse: Warehouse, day: dt.date) -> dict[str, str]:
     overall_events = top_events[top_events["dimension"] == "all"].sort_values("event_rank")
     return {
         "headline": markdown_table(activity, max_rows=len(activity) or 1, columns=ACTIVITY_COLUMNS)
-        if len(activity) else "No activity on this day.",
+        if len(activity)
+        else "No activity on this day.",
         "top_events": markdown_table(overall_events, columns=TOP_EVENT_COLUMNS)
-        if len(overall_events) else "No events on this day.",
+        if len(overall_events)
+        else "No events on this day.",
     }

@@ -46,7 +46,8 @@ def ensure_schema(warehouse: Warehouse) -> None:
     missing = [table for table in SOURCE_TABLES if not warehouse.table_exists(table)]
     if missing:
         raise WarehouseNotReady(
-            f"the warehouse has no {', '.join(missing)} yet: materialize the DWH assets (group dwh) first")
+            f"the warehouse has no {', '.join(missing)} yet: materialize the DWH assets (group dwh) first"
+        )
     ensure_load_log(warehouse)
     for path in sorted((SQL_DIR / "metrics" / "ddl").glob("*.sql")):
         warehouse.execute_file(f"metrics/ddl/{path.name}")
@@ -68,11 +69,14 @@ def days_before(day: dt.date, days: int) -> dt.date:
 
 
 def activity(warehouse: Warehouse, day: dt.date) -> pd.DataFrame:
-    return warehouse.query_file("metrics/activity.sql", {
-        "day": day,
-        "week_start": days_before(day, WEEK_DAYS - 1),
-        "month_start": days_before(day, MONTH_DAYS - 1),
-    })
+    return warehouse.query_file(
+        "metrics/activity.sql",
+        {
+            "day": day,
+            "week_start": days_before(day, WEEK_DAYS - 1),
+            "month_start": days_before(day, MONTH_DAYS - 1),
+        },
+    )
 
 
 def top_events(warehouse: Warehouse, day: dt.date, top_n: int = TOP_EVENTS) -> pd.DataFrame:
@@ -84,9 +88,13 @@ def lifecycle(warehouse: Warehouse, day: dt.date) -> pd.DataFrame:
 
 
 def retention_daily(warehouse: Warehouse, day: dt.date) -> pd.DataFrame:
-    return warehouse.query_file("metrics/retention_daily.sql", {
-        "day": day, "first_cohort_date": days_before(day, RETENTION_DAYS),
-    })
+    return warehouse.query_file(
+        "metrics/retention_daily.sql",
+        {
+            "day": day,
+            "first_cohort_date": days_before(day, RETENTION_DAYS),
+        },
+    )
 
 
 def week_start(day: dt.date) -> dt.date:
@@ -101,12 +109,15 @@ def retention_weekly(warehouse: Warehouse, day: dt.date) -> pd.DataFrame:
 
 def user_engagement(warehouse: Warehouse, day: dt.date) -> pd.DataFrame:
     """Per-user activity of the 30 days up to ``day``: the table's rows and the churn model's features."""
-    return warehouse.query_file("metrics/user_engagement.sql", {
-        "day": day,
-        "window_days": MONTH_DAYS,
-        "window_start": days_before(day, MONTH_DAYS - 1),
-        "week_start": days_before(day, WEEK_DAYS - 1),
-    })
+    return warehouse.query_file(
+        "metrics/user_engagement.sql",
+        {
+            "day": day,
+            "window_days": MONTH_DAYS,
+            "window_start": days_before(day, MONTH_DAYS - 1),
+            "week_start": days_before(day, WEEK_DAYS - 1),
+        },
+    )
 
 
 def active_users(warehouse: Warehouse, first_day: dt.date, last_day: dt.date) -> set[str]:
@@ -144,15 +155,19 @@ def day_events(warehouse: Warehouse, day: dt.date) -> int:
     return int(warehouse.query_file("metrics/day_events.sql", {"day": day})["events"].iloc[0])
 
 
-def daily_series(warehouse: Warehouse, day: dt.date, history_days: int = FORECAST_HISTORY_DAYS,
-                 top_n: int = FORECAST_TOP_EVENTS) -> pd.DataFrame:
+def daily_series(
+    warehouse: Warehouse, day: dt.date, history_days: int = FORECAST_HISTORY_DAYS, top_n: int = FORECAST_TOP_EVENTS
+) -> pd.DataFrame:
     """Long form (series, event_date, value) of DAU and the top event types' daily counts."""
-    series = warehouse.query_file("metrics/daily_series.sql", {
-        "day": day,
-        "first_day": days_before(day, history_days - 1),
-        "month_start": days_before(day, MONTH_DAYS - 1),
-        "top_n": top_n,
-    })
+    series = warehouse.query_file(
+        "metrics/daily_series.sql",
+        {
+            "day": day,
+            "first_day": days_before(day, history_days - 1),
+            "month_start": days_before(day, MONTH_DAYS - 1),
+            "top_n": top_n,
+        },
+    )
     series["event_date"] = series["event_date"].map(as_date)
     series["value"] = series["value"].astype(float)
     return series
@@ -163,19 +178,23 @@ def dau(warehouse: Warehouse, day: dt.date) -> int | None:
     return int(found["dau"].iloc[0]) if len(found) else None
 
 
-def ab_variant_stats(warehouse: Warehouse, day: dt.date, experiment: Experiment, metric: ExperimentMetric
-                     ) -> pd.DataFrame:
-    return warehouse.query_file("metrics/ab_variant_stats.sql", {
-        "day": day,
-        "flag": experiment.flag_key,
-        "start_date": experiment.start_date,
-        "exposure_event_types": list(experiment.exposure_event_types),
-        "user_property": experiment.user_property,
-        "metric_event_types": list(metric.event_types),
-        "metric_kind": metric.kind,
-        "value": metric.value,
-        "window_days": metric.window_days,
-    })
+def ab_variant_stats(
+    warehouse: Warehouse, day: dt.date, experiment: Experiment, metric: ExperimentMetric
+) -> pd.DataFrame:
+    return warehouse.query_file(
+        "metrics/ab_variant_stats.sql",
+        {
+            "day": day,
+            "flag": experiment.flag_key,
+            "start_date": experiment.start_date,
+            "exposure_event_types": list(experiment.exposure_event_types),
+            "user_property": experiment.user_property,
+            "metric_event_types": list(metric.event_types),
+            "metric_kind": metric.kind,
+            "value": metric.value,
+            "window_days": metric.window_days,
+        },
+    )
 
 
 def metric_rows(warehouse: Warehouse, table: str, day: dt.date) -> pd.DataFrame:

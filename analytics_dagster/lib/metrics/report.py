@@ -40,16 +40,23 @@ def report_tables(wh, day: dt.date) -> dict[str, pd.DataFrame]:
     tables = {table.removeprefix("metrics_"): queries.metric_rows(wh, table, day) for table in queries.METRIC_TABLES}
     risk_order = tables["user_engagement"]["churn_risk"].map({"high": 0, "medium": 1, "low": 2})
     tables["user_engagement"] = (
-        tables["user_engagement"].assign(_risk=risk_order)
-        .sort_values(["_risk", "churn_probability", "engagement_score"], ascending=[True, False, True],
-                     na_position="last", kind="stable")
-        .drop(columns="_risk").reset_index(drop=True)
+        tables["user_engagement"]
+        .assign(_risk=risk_order)
+        .sort_values(
+            ["_risk", "churn_probability", "engagement_score"],
+            ascending=[True, False, True],
+            na_position="last",
+            kind="stable",
+        )
+        .drop(columns="_risk")
+        .reset_index(drop=True)
     )
     return tables
 
 
-def publish_report(wh, store: ObjectStore, day: dt.date, state: DayState, late_days: int,
-                   is_demo: bool = False) -> PublishedReport:
+def publish_report(
+    wh, store: ObjectStore, day: dt.date, state: DayState, late_days: int, is_demo: bool = False
+) -> PublishedReport:
     """``is_demo``: an upload day the metric day reads came from the demo source (labelled in the dashboard and the
     exports)."""
     tables = report_tables(wh, day)
@@ -80,6 +87,7 @@ def publish_report(wh, store: ObjectStore, day: dt.date, state: DayState, late_d
         sizes = {name: path.stat().st_size for name, path in files.items()}
         rows = {name: len(frame) for name, frame in tables.items()}
         manifest = {"day": day.isoformat(), "day_state": state.as_metadata(), "files": sizes, "rows": rows}
-        store.replace_prefix(prefix, files, commit_name="_manifest.json",
-                             commit_data=json.dumps(manifest, indent=2).encode())
+        store.replace_prefix(
+            prefix, files, commit_name="_manifest.json", commit_data=json.dumps(manifest, indent=2).encode()
+        )
     return PublishedReport(prefix, sizes, rows)

@@ -38,8 +38,9 @@ def store_metric_day(
     """Computes ``table`` for ``day`` (``options``: what its compute function takes besides the warehouse and the
     day) and replaces the day's rows."""
     result = METRIC_DAYS[table](wh, day, **options)
-    rows = wh.replace_partition(table, warehouse_typed(result.frame), partition_column="metric_date",
-                                partition_value=day)
+    rows = wh.replace_partition(
+        table, warehouse_typed(result.frame), partition_column="metric_date", partition_value=day
+    )
     checks = dict(result.checks)
     if checks_day_state:
         checks[DAY_STATE_CHECK] = day_state_outcome(state)

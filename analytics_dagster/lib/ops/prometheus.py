@@ -45,13 +45,10 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def materialization_families(
-    asset: str, group: str, metadata: Mapping[str, Any], timestamp: float
-) -> list[Metric]:
+def materialization_families(asset: str, group: str, metadata: Mapping[str, Any], timestamp: float) -> list[Metric]:
     """The figures one materialization of ``asset`` stored, from its metadata (plain values, not Dagster's)."""
     families: list[Metric] = []
-    materialized = _gauge("materialization_timestamp_seconds", "When the partition was last materialized.",
-                          ["group"])
+    materialized = _gauge("materialization_timestamp_seconds", "When the partition was last materialized.", ["group"])
     materialized.add_metric([group], timestamp)
     families.append(materialized)
     rows = _number(metadata.get("dagster/row_count"))
@@ -97,8 +94,9 @@ def _dwh_families(table: str, metadata: Mapping[str, Any], rows: float | None) -
         table_rows.add_metric([table], rows)
         families.append(table_rows)
     loaded = _gauge("dwh_events_loaded", "Events of the source loaded into events_part for the day.", ["source"])
-    quarantined = _gauge("dwh_quarantined_records", "Malformed records of the source kept aside for the day.",
-                         ["source"])
+    quarantined = _gauge(
+        "dwh_quarantined_records", "Malformed records of the source kept aside for the day.", ["source"]
+    )
     for key, value in sorted(metadata.items()):
         number = _number(value)
         if number is None:
@@ -107,16 +105,16 @@ def _dwh_families(table: str, metadata: Mapping[str, Any], rows: float | None) -
             loaded.add_metric([key.removesuffix("_loaded")], number)
         elif key.endswith("_quarantined"):
             quarantined.add_metric([key.removesuffix("_quarantined")], number)
-    by_reason = _gauge("dwh_quarantined_records_by_reason", "Malformed records kept aside for the day, by reason.",
-                       ["reason"])
+    by_reason = _gauge(
+        "dwh_quarantined_records_by_reason", "Malformed records kept aside for the day, by reason.", ["reason"]
+    )
     for reason, count in sorted((metadata.get("quarantine_by_reason") or {}).items()):
         by_reason.add_metric([reason], float(count))
     return [f for f in (*families, loaded, quarantined, by_reason) if f.samples]
 
 
 def _activity_families(metadata: Mapping[str, Any]) -> list[Metric]:
-    active = _gauge("active_users", "Distinct active users of the metric day over the window ending on it.",
-                    ["window"])
+    active = _gauge("active_users", "Distinct active users of the metric day over the window ending on it.", ["window"])
     for key, window in ACTIVE_USER_WINDOWS.items():
         if (value := _number(metadata.get(key))) is not None:
             active.add_metric([window], value)
@@ -129,8 +127,7 @@ def _activity_families(metadata: Mapping[str, Any]) -> list[Metric]:
 
 
 def check_families(asset_group: str, passed: bool, severity: str, timestamp: float) -> list[Metric]:
-    result = _gauge("check_passed", "1 when the asset check's latest evaluation passed, else 0.",
-                    ["group", "severity"])
+    result = _gauge("check_passed", "1 when the asset check's latest evaluation passed, else 0.", ["group", "severity"])
     result.add_metric([asset_group, severity], 1.0 if passed else 0.0)
     when = _gauge("check_timestamp_seconds", "When the asset check was last evaluated.", ["group"])
     when.add_metric([asset_group], timestamp)
@@ -160,8 +157,11 @@ def platform_families(
     newest_complete: Mapping[str, dt.date | None], final_day: FinalDay | None, tz: dt.tzinfo, now: float
 ) -> list[Metric]:
     """Platform-wide figures: the newest partition every asset of a group has, and the newest final metric day."""
-    newest = _gauge("newest_complete_partition_timestamp_seconds",
-                    "Start (Moscow midnight) of the newest day every asset of the group has materialized.", ["group"])
+    newest = _gauge(
+        "newest_complete_partition_timestamp_seconds",
+        "Start (Moscow midnight) of the newest day every asset of the group has materialized.",
+        ["group"],
+    )
     for group, day in sorted(newest_complete.items()):
         if day is not None:
             newest.add_metric([group], day_start_timestamp(day, tz))
@@ -201,5 +201,10 @@ class Pushgateway:
 
     def replace_group(self, grouping_key: Mapping[str, str], families: list[Metric]) -> None:
         """PUT: the group holds exactly these families afterwards."""
-        push_to_gateway(self.url, job=self.job, registry=registry_of(families), grouping_key=dict(grouping_key),
-                        timeout=self.timeout_seconds)
+        push_to_gateway(
+            self.url,
+            job=self.job,
+            registry=registry_of(families),
+            grouping_key=dict(grouping_key),
+            timeout=self.timeout_seconds,
+        )

@@ -141,9 +141,7 @@ def screenshot_day(
         f"Screenshotting {len(selected)} of {len(sessions)} replays (daily budget {budget}, the rest kept for "
         f"clusters left without an example), {capture.browser.concurrency} at a time"
     )
-    return len(sessions), _screenshot_to_store(
-        store, screenshots_prefix(day), day, selected, len(sessions), capture
-    )
+    return len(sessions), _screenshot_to_store(store, screenshots_prefix(day), day, selected, len(sessions), capture)
 
 
 @dataclass(frozen=True)

@@ -163,4 +163,3 @@ class DriveClient:
                 self.delete_file(stale)
                 result.deleted.append(name)
         return result
-
