@@ -72,6 +72,7 @@ test: install lint
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Tests on a loaded machine, as on a shared CI runner: no test may depend on speed. The burners stop at the end.
 # The ingest and replay tests by default (35-55 minutes under load on 2 cores); STRESS_TESTS=analytics_dagster_tests

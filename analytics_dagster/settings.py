@@ -28,7 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from analytics_dagster.lib.appmetrica import DATE_DIMENSIONS
 from analytics_dagster.lib.appmetrica import DEFAULT_BASE_URL as APPMETRICA_DEFAULT_URL
 from analytics_dagster.lib.dwh.mappings import DEFAULT_MAPPINGS_DIR
-from analytics_dagster.lib.metrics.preview import markdown_table
+from analytics_dagster.lib.markdown import markdown_table
 from analytics_dagster.lib.object_store import LOCAL_REPORTS_BASE_URL, MAX_PRESIGNED_URL_SECONDS
 from analytics_dagster.lib.ops.freshness import DEFAULT_DEADLINES, Deadline, deadlines
 from analytics_dagster.lib.replays.clustering import METHODS
@@ -382,7 +382,7 @@ def configuration_markdown() -> str:
         "(`python -m analytics_dagster.settings > docs/configuration.md`). An empty value counts as unset; a bad "
         "value stops the code location from loading with a message naming the variable. Secrets reach resources as "
         "`dagster.EnvVar`, so the UI shows the variable's name, never its value.\n\n"
-        f"{markdown_table(pd.DataFrame(rows), max_rows=len(rows))}\n"
+        f"{markdown_table(pd.DataFrame(rows), max_rows=len(rows), max_width=1000)}\n"
     )
 
 

@@ -90,7 +90,8 @@ SELECT
                       'Error Shown'], 1 + CAST(floor(r_type * 10) AS INTEGER))
     ELSE
         list_element(['screen_view', 'screen_view', 'screen_view', 'product_view', 'search', 'add_to_cart',
-                      'checkout_start', 'purchase', 'app_error', 'push_opened'], 1 + CAST(floor(r_type * 10) AS INTEGER))
+                      'checkout_start', 'purchase', 'app_error', 'push_opened'],
+                     1 + CAST(floor(r_type * 10) AS INTEGER))
     END AS event_type,
     CASE WHEN r_late < 0.01 THEN 4 WHEN r_late < 0.06 THEN 1 + CAST(floor(r_late * 1000) AS INTEGER) % 3 ELSE 0 END
         AS delay,
@@ -136,7 +137,8 @@ FROM (
 INSERT INTO tmp_event_properties
 SELECT e.uuid, e.source, e.partition_date, e.event_time, e.event_type,
        CASE WHEN e.event_type IN ('$exposure', 'experiment_exposure')
-            THEN json_object('flag_key', 'new-onboarding', 'variant', CASE WHEN u.treatment THEN 'treatment' ELSE 'control' END)
+            THEN json_object('flag_key', 'new-onboarding',
+                             'variant', CASE WHEN u.treatment THEN 'treatment' ELSE 'control' END)
             WHEN e.revenue IS NOT NULL THEN json_object('revenue', e.revenue, 'currency', 'USD')
             ELSE json_object('page', e.event_type) END
 FROM events_part AS e JOIN bench_users AS u ON e.user_key = 'u' || u.uid;

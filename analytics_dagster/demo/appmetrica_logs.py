@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import random
@@ -28,7 +29,7 @@ class LogsApiBodyWriter:
     def __init__(self, dest: str, gzip_output: bool):
         self.dest = dest
         self.tmp = dest + ".tmp"
-        self.fh = open(self.tmp, "wb")
+        self.fh = open(self.tmp, "wb")  # noqa: SIM115 - held across add() calls; close() or abort() ends it
         self.comp = zlib.compressobj(1, zlib.DEFLATED, 31) if gzip_output else None
         self.buf: list[bytes] = [b'{"data":[\n']
         self.count = 0
@@ -58,10 +59,8 @@ class LogsApiBodyWriter:
 
     def abort(self) -> None:
         self.fh.close()
-        try:
+        with contextlib.suppress(OSError):
             os.remove(self.tmp)
-        except OSError:
-            pass
 
 
 def _mobile_day(day: dt.date | str, events_per_day: int, seed: int):

@@ -2,7 +2,7 @@
 
 Layout (downstream stages read only this, whichever way the data arrived):
 
-    raw/amplitude/<YYYY-MM-DD>/<projectId>_<UTC date>_<UTC hour>#<n>.json.gz   Export API ZIP members / S3 export objects
+    raw/amplitude/<YYYY-MM-DD>/<projectId>_<UTC date>_<UTC hour>#<n>.json.gz  Export API members, S3 export objects
     raw/amplitude/<YYYY-MM-DD>/_manifest.json
     raw/appmetrica/<YYYY-MM-DD>/events.json.gz                                 gzip of the Logs API body {"data": [...]}
     raw/appmetrica/<YYYY-MM-DD>/_manifest.json

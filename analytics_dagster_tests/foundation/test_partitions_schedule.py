@@ -52,9 +52,11 @@ def test_the_0900_moscow_schedule_requests_the_previous_moscow_day_of_the_ingest
         (dt.datetime(2026, 3, 1, 9, tzinfo=MOSCOW), "2026-02-28"),
         (dt.datetime(2026, 1, 1, 6, tzinfo=dt.UTC), "2025-12-31"),
     ]:
-        with dg.instance_for_test() as instance:
-            with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick) as context:
-                requests = schedule.evaluate_tick(context).run_requests
+        with (
+            dg.instance_for_test() as instance,
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=tick) as context,
+        ):
+            requests = schedule.evaluate_tick(context).run_requests
         assert [r.partition_key for r in requests] == [previous_day], tick
         job = repository.get_job(requests[0].job_name or schedule.job_name)
         assert {dg.AssetKey("amplitude_raw_events"), dg.AssetKey("appmetrica_raw_events")} <= set(

@@ -87,9 +87,12 @@ def appmetrica(url: str) -> AppMetricaLogsClient:
 )
 def test_a_complete_malformed_logs_api_body_is_an_error_without_retries(tmp_path, body, message):
     dest = tmp_path / "events.json.gz"
-    with serving(body) as (url, requests), appmetrica(url) as client:
-        with pytest.raises(AppMetricaError, match="complete but malformed body") as raised:
-            client.export_day("events", DAY, dest)
+    with (
+        serving(body) as (url, requests),
+        appmetrica(url) as client,
+        pytest.raises(AppMetricaError, match="complete but malformed body") as raised,
+    ):
+        client.export_day("events", DAY, dest)
     assert message in str(raised.value) and f"AppMetrica events {DAY}" in str(raised.value)
     assert len(requests) == 1  # not fetched again
     assert not dest.exists()  # nothing half-stored
@@ -97,9 +100,12 @@ def test_a_complete_malformed_logs_api_body_is_an_error_without_retries(tmp_path
 
 def test_a_cut_logs_api_body_is_still_retried(tmp_path):
     body = json.dumps({"data": [GOOD, GOOD]}).encode()[:-20]
-    with serving(body) as (url, requests), appmetrica(url) as client:
-        with pytest.raises(RetriesExhaustedError, match="incomplete"):
-            client.export_day("events", DAY, tmp_path / "events.json.gz")
+    with (
+        serving(body) as (url, requests),
+        appmetrica(url) as client,
+        pytest.raises(RetriesExhaustedError, match="incomplete"),
+    ):
+        client.export_day("events", DAY, tmp_path / "events.json.gz")
     assert len(requests) == FAST_BACKOFF.max_attempts
 
 
@@ -117,9 +123,9 @@ def test_a_zip_member_with_the_same_corrupt_gzip_twice_is_an_error_naming_it(tmp
         AmplitudeExportClient(
             "key", "secret", base_url=url, backoff=FAST_BACKOFF, log=log, sleep=lambda seconds: None
         ) as client,
+        pytest.raises(AmplitudeExportError, match="sent the same bytes again") as raised,
     ):
-        with pytest.raises(AmplitudeExportError, match="sent the same bytes again") as raised:
-            client.export_day(DAY, tmp_path)
+        client.export_day(DAY, tmp_path)
     assert "member 100001_2026-03-14_22#0.json.gz of the export ZIP is not valid gzip" in str(raised.value)
     assert len(requests) == 2  # fetched once more, then given up
     assert "member 100001_2026-03-14_22#0.json.gz is corrupt, fetching it again" in log.text()

@@ -174,7 +174,7 @@ def test_amplitude_files_cover_the_utc_window_of_the_moscow_day(web):
     assert m and m.group(1) == m.group(2) == "100001"
     counts = collections.Counter(e["uuid"] for _, _, e in rows)
     dup_lines = 0
-    for name, line, e in rows:
+    for name, _line, e in rows:
         m = MEMBER.match(name)
         up = _ts(e["server_upload_time"])
         member_hour = dt.datetime.fromisoformat(m.group(3)) + dt.timedelta(hours=int(m.group(4)))
@@ -303,7 +303,7 @@ def test_amplitude_deterministic_and_volume(tmp_path, web):
 
 def test_experiment_assignment_and_true_effect(web):
     # plan of many cohorts (cheap): 50/50 split and conversion rates as declared
-    tr, conv_t, conv_c, n_t, n_c = 0, 0, 0, 0, 0
+    conv_t, conv_c, n_t, n_c = 0, 0, 0, 0
     for k in range(150):
         p = demo.plan_new_users(DAY - dt.timedelta(days=k), events_per_day=50000)
         assert p["exposed"].all()

@@ -11,7 +11,7 @@ import dagster as dg
 from analytics_dagster.defs.automation import dwh_automation
 from analytics_dagster.defs.dwh.assets import dwh_tables
 from analytics_dagster.lib.raw_store import publish_day
-from analytics_dagster_tests.dwh.conftest import DAYS, demo_raw_files  # noqa: F401 (the fixture)
+from analytics_dagster_tests.dwh.conftest import DAYS
 
 
 def materialize(object_store_resource, duckdb_resource, **partitions):

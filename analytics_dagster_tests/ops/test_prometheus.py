@@ -90,8 +90,8 @@ def _stored(instance, asset: str, day: str) -> dict:
 
 
 def _value(samples, name: str, **labels) -> float:
-    found = [v for n, l, v in samples if n == name and all(l.get(k) == str(w) for k, w in labels.items())]
-    assert len(found) == 1, (name, labels, [(l, v) for n, l, v in samples if n == name][:20])
+    found = [v for n, of, v in samples if n == name and all(of.get(k) == str(w) for k, w in labels.items())]
+    assert len(found) == 1, (name, labels, [(of, v) for n, of, v in samples if n == name][:20])
     return found[0]
 
 
@@ -171,9 +171,9 @@ def test_pushed_figures_equal_what_the_runs_stored(demo_definitions, pushgateway
         assert {"amplitude_raw_events", "dwh_tables", "metrics_activity"} <= set(steps)
         assert all(value > 0 for value in steps.values())
 
-        ours = [(n, l) for n, l, _ in samples if n.startswith("analytics_dagster_")]
+        ours = [(n, labels) for n, labels, _ in samples if n.startswith("analytics_dagster_")]
         assert {label for _, labels in ours for label in labels} <= ALLOWED_LABELS
-        text = "\n".join(f"{n}{l}" for n, l in ours)
+        text = "\n".join(f"{n}{labels}" for n, labels in ours)
         assert not any(secret in text for secret in SECRETS.values())
 
 

@@ -22,6 +22,7 @@ from analytics_dagster.defs.replays.resources import (
     ReplayBrowserResource,
 )
 from analytics_dagster.defs.resources import WAREHOUSE_POOL, ObjectStoreResource, WarehouseResource
+from analytics_dagster.lib.markdown import markdown_table
 from analytics_dagster.lib.moscow_time import parse_day
 from analytics_dagster.lib.replays.browser import CaptureResult
 from analytics_dagster.lib.replays.day_clusters import ClusterAnalysis, store_day_clusters
@@ -38,14 +39,6 @@ from analytics_dagster.lib.replays.day_summaries import store_day_summaries
 # Share of a day's replays whose screenshots may fail before the check warns.
 MAX_SCREENSHOT_FAILURE_SHARE = 0.2
 _PREVIEW_ROWS = 15
-
-
-def _markdown_table(frame: pd.DataFrame) -> str:
-    if frame.empty:
-        return "_no rows_"
-    cells = frame.astype(str).map(lambda v: " ".join(v.split()).replace("|", "\\|")[:80])
-    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns)
-    return header + "\n" + "\n".join("| " + " | ".join(row) + " |" for row in cells.itertuples(index=False))
 
 
 def _replay_capture(amplitude: AmplitudeReplayResource, browser: ReplayBrowserResource) -> ReplayCapture:
@@ -90,7 +83,7 @@ def replay_links(
                 "dagster/row_count": len(frame),
                 "events": links.events,
                 "sessions_with_errors": int((frame["error_count"] > 0).sum()) if len(frame) else 0,
-                "preview": dg.MetadataValue.md(_markdown_table(preview.head(_PREVIEW_ROWS))),
+                "preview": dg.MetadataValue.md(markdown_table(preview, max_rows=_PREVIEW_ROWS, max_width=80)),
             },
             check_results=[
                 dg.AssetCheckResult(
@@ -155,7 +148,7 @@ def replay_screenshots(
                 "screenshots": shots.screenshots,
                 "seconds_per_replay": shots.seconds_per_replay,
                 "manifest": manifest_url,
-                "preview": dg.MetadataValue.md(_markdown_table(shots.preview().head(_PREVIEW_ROWS))),
+                "preview": dg.MetadataValue.md(markdown_table(shots.preview(), max_rows=_PREVIEW_ROWS, max_width=80)),
             },
             check_results=[
                 dg.AssetCheckResult(
@@ -216,7 +209,7 @@ def session_clusters(
                 "silhouette": silhouette,
                 "k_silhouettes": dg.MetadataValue.json({str(k): round(v, 4) for k, v in result.k_scores.items()}),
                 "text_sources": dg.MetadataValue.json(dict(Counter(clustered.members["text_source"]))),
-                "preview": dg.MetadataValue.md(_markdown_table(preview.head(_PREVIEW_ROWS))),
+                "preview": dg.MetadataValue.md(markdown_table(preview, max_rows=_PREVIEW_ROWS, max_width=80)),
             }
         )
 
@@ -292,7 +285,7 @@ def cluster_summaries(
                 "tokens_used_today": llm.budget.used if llm else 0,
                 "model": replay_llm.model if llm else "offline",
                 "preview": dg.MetadataValue.md(
-                    _markdown_table(frame[["cluster_id", "source", "title"]].head(_PREVIEW_ROWS))
+                    markdown_table(frame[["cluster_id", "source", "title"]], max_rows=_PREVIEW_ROWS, max_width=80)
                 ),
             },
             check_results=[

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
 import pandas as pd
@@ -69,45 +70,10 @@ class DashboardData:
         return f"{name} ({window} days)" if covered == window else f"{name} over {covered} of {window} days"
 
 
-_TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{{ "[DEMO] " if is_demo }}Product metrics {{ day }}</title>
-<script type="text/javascript">{{ plotly_js | safe }}</script>
-<style>
- body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; background: #f1f5f9; color: #0f172a; }
- header { background: #0f172a; color: white; padding: 18px 28px; }
- header h1 { margin: 0; font-size: 22px; } header p { margin: 6px 0 0; color: #cbd5e1; }
- main { padding: 18px 28px; display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 18px; }
- .card { background: white; border-radius: 10px; padding: 10px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
- .wide { grid-column: 1 / -1; }
- .kpis { display: flex; gap: 14px; flex-wrap: wrap; }
- .kpi { background: white; border-radius: 10px; padding: 12px 18px; min-width: 130px; box-shadow: 0 1px 3px rgba(0,0,0,.08); }
- .kpi b { display: block; font-size: 24px; } .kpi span { color: #475569; font-size: 13px; }
- .kpi small { display: block; color: #b45309; font-size: 12px; }
- table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { padding: 5px 8px; border-bottom: 1px solid #e2e8f0; text-align: left; }
- .empty { color: #64748b; padding: 30px; text-align: center; }
- .note { color: #92400e; background: #fffbeb; border-radius: 6px; padding: 6px 10px; margin: 4px 0 8px; font-size: 13px; }
- .status { display: inline-block; padding: 2px 8px; border-radius: 6px; background: {{ status_colour }}; color: #0f172a; }
- .demo { display: inline-block; padding: 2px 8px; border-radius: 6px; background: #fde047; color: #422006; font-weight: bold; }
-</style></head>
-<body>
-<header><h1>Product metrics — {{ day }} (Moscow day){% if is_demo %} <span class="demo" id="demo-data">DEMO DATA</span>{% endif %}</h1>
-{% if is_demo %}<p>These figures are computed from the built-in demo source, not from Amplitude or AppMetrica.</p>{% endif %}
-<p><span class="status" id="day-state" data-state="{{ state.status.value }}"><b>{{ state.status.value }}</b>: {{ state.detail() }}</span>
- Events count by the Moscow day they happened; uploads up to {{ late_days }} days late are included.</p>
-{% if coverage %}<p id="coverage">{{ coverage }}</p>{% endif %}</header>
-<main>
-<section class="wide kpis">{% for kpi in kpis %}<div class="kpi"><span>{{ kpi.label }}</span><b>{{ kpi.value }}</b>{% if kpi.note %}<small>{{ kpi.note }}</small>{% endif %}</div>{% endfor %}</section>
-{% for chart in charts %}<section class="card{{ ' wide' if chart.wide else '' }}" id="card-{{ chart.div_id }}">{% if chart.note %}<p class="note">{{ chart.note }}</p>{% endif %}{% if chart.html %}{{ chart.html | safe }}{% else %}<h3>{{ chart.title }}</h3><div class="empty">{{ chart.empty }}</div>{% endif %}</section>
-{% endfor %}
-<section class="card wide"><h3>A/B tests</h3>
-{% if ab_rows %}<ul>{% for experiment, summary in ab_summaries.items() %}<li><b>{{ experiment }}</b>: {{ summary }}</li>{% endfor %}</ul>
-<table><tr><th>experiment</th><th>metric</th><th>variant</th><th>exposures</th><th>conversions</th><th>value</th><th>lift</th><th>95% CI</th><th>p (Holm)</th><th>SRM p</th><th>recommendation</th></tr>
-{% for r in ab_rows %}<tr><td>{{ r.experiment }}</td><td>{{ r.metric }}</td><td>{{ r.variant }}</td><td>{{ r.exposures }}</td><td>{{ r.conversions }}</td><td>{{ r.value }}</td><td>{{ r.lift }}</td><td>{{ r.ci }}</td><td>{{ r.p }}</td><td>{{ r.srm }}</td><td>{{ r.recommendation }}</td></tr>
-{% endfor %}</table>{% else %}<div class="empty">No experiment has exposures yet.</div>{% endif %}
-</section>
-</main></body></html>
-""")
+# The page lives beside this module, so its markup is edited as HTML, not as a Python string.
+_TEMPLATE = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+).get_template("dashboard.html.j2")
 
 
 @dataclass

@@ -111,17 +111,13 @@ def render(statuses: Sequence[GroupStatus]) -> str:
         rows.append((s.group, s.newest or "-", s.state, s.freshness(), checks))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths)) + "  " + row[4] for row in rows]
-    verdict = (
-        "OK"
-        if all(s.healthy for s in statuses)
-        else "UNHEALTHY: "
-        + ", ".join(
-            f"{s.group} {'late' if s.late else ''}{' and ' if s.late and s.failed else ''}{'failed' if s.failed else ''}"
-            for s in statuses
-            if not s.healthy
-        )
-    )
+    unhealthy = [f"{s.group} {' and '.join(_problems(s))}" for s in statuses if not s.healthy]
+    verdict = "UNHEALTHY: " + ", ".join(unhealthy) if unhealthy else "OK"
     return "\n".join([*lines, "", verdict])
+
+
+def _problems(status: GroupStatus) -> list[str]:
+    return [problem for problem, present in (("late", status.late), ("failed", status.failed)) if present]
 
 
 def render_json(statuses: Sequence[GroupStatus]) -> str:
