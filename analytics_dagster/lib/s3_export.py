@@ -34,15 +34,17 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from analytics_dagster.lib.http_retry import Log
 from analytics_dagster.lib.moscow_time import moscow_day_of, moscow_day_utc_bounds
 from analytics_dagster.lib.object_store import ObjectStore
 from analytics_dagster.lib.raw_store import Manifest, publish_day_merged, read_manifest
+
+Request = TypeVar("Request")
 
 _NAME = re.compile(
     r"(?P<project>\d+)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<hour>\d{1,2})(?:#(?P<part>\d+)\.json\.gz|_complete)"
@@ -176,6 +178,55 @@ def list_export_objects(client: Any, location: ExportLocation) -> Iterator[Liste
 
 
 @dataclass(frozen=True)
+class TickPlan(Generic[Request]):
+    requests: list[Request]  # one run per day with new objects
+    cursor: ExportCursor
+    ignored: list[str]  # keys that are not a day's file
+    before_start: list[str]  # files of days before the first partition
+
+
+def plan_day_tick(
+    listing: Iterable[ListedObject],
+    cursor: ExportCursor,
+    *,
+    margin: dt.timedelta,
+    first_day: dt.date,
+    last_day: dt.date,
+    day_of: Callable[[str], dt.date | None],
+    request: Callable[[dt.date, list[ListedObject], str], Request],
+    run_key_prefix: str,
+) -> TickPlan[Request]:
+    """What one sensor tick requests, given the full listing and the cursor of the previous tick.
+
+    New objects are grouped into one ``request(day, objects, run_key)`` per day that ``day_of`` their keys names
+    (not one per key: a run rebuilds the whole day, so a run per key would copy a day's files over and over as its
+    24+ hourly objects trickle in). The run_key hashes the day's exact (key, ETag) set, so a tick that finds the
+    same objects again requests nothing new. Objects of a day after ``last_day`` (the Moscow day still running has
+    no partition yet) wait in the cursor and are requested once their partition exists.
+    """
+    new, advanced = find_new_objects(listing, cursor, margin)
+    by_day: dict[dt.date, list[ListedObject]] = defaultdict(list)
+    waiting: list[ListedObject] = []
+    ignored: list[str] = []
+    before_start: list[str] = []
+    for obj in [*cursor.pending, *new]:
+        day = day_of(obj.key)
+        if day is None:
+            ignored.append(obj.key)
+        elif day < first_day:
+            before_start.append(obj.key)
+        elif day > last_day:
+            waiting.append(obj)
+        else:
+            by_day[day].append(obj)
+    requests = []
+    for day, objects in sorted(by_day.items()):
+        digest = hashlib.sha256("\n".join(sorted(f"{o.key}\0{o.etag}" for o in objects)).encode()).hexdigest()
+        requests.append(request(day, objects, f"{run_key_prefix}:{day}:{digest[:24]}"))
+    return TickPlan(requests, replace(advanced, pending=tuple(waiting)), ignored, before_start)
+
+
+@dataclass(frozen=True)
 class DayRequest:
     """One run for one Moscow day, covering the new objects of that day found by one tick."""
 
@@ -184,13 +235,11 @@ class DayRequest:
     markers: tuple[str, ...]  # _complete markers
     run_key: str
 
-
-@dataclass(frozen=True)
-class TickPlan:
-    requests: list[DayRequest]
-    cursor: ExportCursor
-    ignored: list[str]  # keys under the prefix that are not export files
-    before_start: list[str]  # export files of days before the first partition
+    @classmethod
+    def of(cls, day: dt.date, objects: list[ListedObject], run_key: str) -> DayRequest:
+        parsed = [(o.key, parse_export_name(o.key)) for o in objects]
+        keys = tuple(sorted(key for key, name in parsed if name and not name.is_marker))
+        return cls(day, keys, tuple(sorted(key for key, name in parsed if name and name.is_marker)), run_key)
 
 
 def plan_tick(
@@ -200,41 +249,23 @@ def plan_tick(
     margin: dt.timedelta,
     first_day: dt.date,
     last_day: dt.date,
-) -> TickPlan:
-    """What one sensor tick requests, given the full listing and the cursor of the previous tick.
+) -> TickPlan[DayRequest]:
+    """The export's runs of one tick: :func:`plan_day_tick` over the Moscow days that export file names carry."""
+    return plan_day_tick(
+        listing,
+        cursor,
+        margin=margin,
+        first_day=first_day,
+        last_day=last_day,
+        day_of=_export_moscow_day,
+        request=DayRequest.of,
+        run_key_prefix="amplitude-s3",
+    )
 
-    New objects are grouped into one request per Moscow day (not one per key: a run rebuilds the whole day, so a
-    run per key would copy a day's files over and over as its 24+ hourly objects trickle in). The run_key hashes
-    the day's exact (key, ETag) set. Objects of a day after ``last_day`` (the Moscow day still running has no
-    partition yet) wait in the cursor and are requested once their partition exists.
-    """
-    new, advanced = find_new_objects(listing, cursor, margin)
-    by_day: dict[dt.date, list[tuple[ListedObject, ExportFile]]] = defaultdict(list)
-    waiting: list[ListedObject] = []
-    ignored: list[str] = []
-    before_start: list[str] = []
-    for obj in [*cursor.pending, *new]:
-        parsed = parse_export_name(obj.key)
-        if parsed is None:
-            ignored.append(obj.key)
-        elif parsed.moscow_day < first_day:
-            before_start.append(obj.key)
-        elif parsed.moscow_day > last_day:
-            waiting.append(obj)
-        else:
-            by_day[parsed.moscow_day].append((obj, parsed))
-    requests = []
-    for day, items in sorted(by_day.items()):
-        digest = hashlib.sha256("\n".join(sorted(f"{o.key}\0{o.etag}" for o, _ in items)).encode()).hexdigest()
-        requests.append(
-            DayRequest(
-                day=day,
-                keys=tuple(sorted(o.key for o, p in items if not p.is_marker)),
-                markers=tuple(sorted(o.key for o, p in items if p.is_marker)),
-                run_key=f"amplitude-s3:{day}:{digest[:24]}",
-            )
-        )
-    return TickPlan(requests, replace(advanced, pending=tuple(waiting)), ignored, before_start)
+
+def _export_moscow_day(key: str) -> dt.date | None:
+    parsed = parse_export_name(key)
+    return parsed.moscow_day if parsed else None
 
 
 def list_day_objects(client: Any, location: ExportLocation, day: dt.date) -> list[tuple[str, ExportFile]]:

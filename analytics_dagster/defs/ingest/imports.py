@@ -5,12 +5,12 @@ metadata. A dry run records an observation (the report) instead of a materializa
 day was imported and never wakes anything downstream.
 """
 
-import datetime as dt
 from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
+from analytics_dagster.defs.ingest.ticks import plan_for_partitions
 from analytics_dagster.defs.partitions import RANGE_BACKFILL_POLICY, daily_partitions
 from analytics_dagster.defs.reporting import record_days
 from analytics_dagster.defs.resources import WAREHOUSE_POOL, ObjectStoreResource, WarehouseResource
@@ -18,14 +18,8 @@ from analytics_dagster.defs.scratch import run_scratch
 from analytics_dagster.lib.imports.day import DayImport, ImportLimitExceeded, import_day
 from analytics_dagster.lib.imports.landing import LANDING_PREFIX, list_landing_objects, plan_tick
 from analytics_dagster.lib.imports.rows import LandingFileError
-from analytics_dagster.lib.moscow_time import parse_day
 from analytics_dagster.lib.raw_store import Manifest
-from analytics_dagster.lib.s3_export import ExportCursor
-from analytics_dagster.settings import DwhSettings, start_date
-
-# How far behind the newest modification time a landing file may still show up (an S3 upload is stamped when it
-# starts); the cursor remembers the files of this window, so it bounds the cursor's size.
-LATE_VISIBILITY_MARGIN = dt.timedelta(hours=3)
+from analytics_dagster.settings import DwhSettings
 
 
 class ImportConfig(dg.Config):
@@ -138,27 +132,13 @@ def imported_events(
     f"{LANDING_PREFIX}/<day>/ in the object store, once per file (cursor: lib/imports/landing.py).",
 )
 def landing_zone_sensor(context: dg.SensorEvaluationContext, object_store: ObjectStoreResource) -> dg.SensorResult:
-    first_day = parse_day(daily_partitions.get_first_partition_key() or start_date())
-    last_key = daily_partitions.get_last_partition_key()  # None until the first day (ANALYTICS_START_DATE) is over
-    plan = plan_tick(
+    plan = plan_for_partitions(
+        plan_tick,
         list_landing_objects(object_store.store()),
-        ExportCursor.decode(context.cursor),
-        margin=LATE_VISIBILITY_MARGIN,
-        first_day=first_day,
-        last_day=parse_day(last_key) if last_key else first_day - dt.timedelta(days=1),
+        context,
+        files="landing files",
+        not_files=f"files of a {LANDING_PREFIX}/<YYYY-MM-DD>/ folder",
     )
-    if plan.ignored:
-        context.log.warning(
-            f"{len(plan.ignored)} new objects are not files of a {LANDING_PREFIX}/<YYYY-MM-DD>/ folder, "
-            f"e.g. {plan.ignored[0]}"
-        )
-    if plan.before_start:
-        context.log.warning(
-            f"{len(plan.before_start)} new landing files belong to days before the first partition "
-            f"({first_day}, ANALYTICS_START_DATE), e.g. {plan.before_start[0]}"
-        )
-    if plan.cursor.pending:
-        context.log.info(f"{len(plan.cursor.pending)} files wait for their day's partition (the day still runs)")
     run_requests = [
         dg.RunRequest(
             run_key=request.run_key,

@@ -14,14 +14,12 @@ drops the repeats.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from analytics_dagster.lib.object_store import LocalObjectStore, ObjectStore, S3ObjectStore
-from analytics_dagster.lib.s3_export import ExportCursor, ListedObject, find_new_objects
+from analytics_dagster.lib.s3_export import ExportCursor, ListedObject, TickPlan, plan_day_tick
 
 LANDING_PREFIX = "landing/events"
 
@@ -77,13 +75,9 @@ class DayRequest:
     keys: tuple[str, ...]
     run_key: str
 
-
-@dataclass(frozen=True)
-class LandingPlan:
-    requests: list[DayRequest]
-    cursor: ExportCursor
-    ignored: list[str]  # keys under the landing zone that are not data files of a day folder
-    before_start: list[str]  # files of days before the first partition
+    @classmethod
+    def of(cls, day: dt.date, objects: list[ListedObject], run_key: str) -> DayRequest:
+        return cls(day, tuple(sorted(o.key for o in objects)), run_key)
 
 
 def plan_tick(
@@ -93,24 +87,15 @@ def plan_tick(
     margin: dt.timedelta,
     first_day: dt.date,
     last_day: dt.date,
-) -> LandingPlan:
-    """What one sensor tick requests, given the full listing and the previous tick's cursor. Files of a day after
-    ``last_day`` (the Moscow day still running has no partition yet) wait in the cursor until it exists."""
-    new, advanced = find_new_objects(listing, cursor, margin)
-    by_day: dict[dt.date, list[ListedObject]] = defaultdict(list)
-    waiting, ignored, before_start = [], [], []
-    for obj in [*cursor.pending, *new]:
-        day = landing_day_of(obj.key)
-        if day is None:
-            ignored.append(obj.key)
-        elif day < first_day:
-            before_start.append(obj.key)
-        elif day > last_day:
-            waiting.append(obj)
-        else:
-            by_day[day].append(obj)
-    requests = []
-    for day, objects in sorted(by_day.items()):
-        digest = hashlib.sha256("\n".join(sorted(f"{o.key}\0{o.etag}" for o in objects)).encode()).hexdigest()
-        requests.append(DayRequest(day, tuple(sorted(o.key for o in objects)), f"import:{day}:{digest[:24]}"))
-    return LandingPlan(requests, replace(advanced, pending=tuple(waiting)), ignored, before_start)
+) -> TickPlan[DayRequest]:
+    """The landing zone's runs of one tick: :func:`plan_day_tick` over the days of the landing folders."""
+    return plan_day_tick(
+        listing,
+        cursor,
+        margin=margin,
+        first_day=first_day,
+        last_day=last_day,
+        day_of=landing_day_of,
+        request=DayRequest.of,
+        run_key_prefix="import",
+    )
