@@ -8,13 +8,8 @@ import json
 import duckdb
 import pytest
 
-from analytics_dagster.lib.dwh.sources import (
-    RawFile,
-    RawFormatError,
-    load_exact_lines,
-    split_logs_api_body,
-    unwrap_logs_api_body,
-)
+from analytics_dagster.lib.dwh.exact_lines import load_exact_lines, split_logs_api_body
+from analytics_dagster.lib.dwh.sources import RawFile, RawFormatError, unwrap_logs_api_body
 
 
 @pytest.mark.parametrize(

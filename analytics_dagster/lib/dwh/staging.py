@@ -9,14 +9,8 @@ from dataclasses import replace
 
 import duckdb
 
-from analytics_dagster.lib.dwh.sources import (
-    RawDay,
-    RawFile,
-    damage_of,
-    exact_relation,
-    fast_relation,
-    load_exact_lines,
-)
+from analytics_dagster.lib.dwh.exact_lines import exact_relation, load_exact_lines
+from analytics_dagster.lib.dwh.sources import RawDay, RawFile, damage_of, fast_relation
 from analytics_dagster.lib.dwh.sqltext import column_definitions, quote_identifier, render, sql_string
 from analytics_dagster.lib.dwh.tables import Column, table_columns
 from analytics_dagster.lib.dwh.targets import run_statements
