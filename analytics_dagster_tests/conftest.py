@@ -11,16 +11,30 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from analytics_dagster.defs.resources import ObjectStoreResource, WarehouseResource
 
 POSTGRES_URL = os.getenv("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# What `make run` leaves unset: no source credentials (the demo sources), no S3 bucket and the embedded DuckDB.
+DEMO_UNSET = (
+    "AMPLITUDE_API_KEY",
+    "AMPLITUDE_SECRET_KEY",
+    "APPMETRICA_TOKEN",
+    "APPMETRICA_APPLICATION_ID",
+    "S3_BUCKET",
+    "WAREHOUSE",
+    "DUCKDB_PATH",
+)
 
 
 def free_port() -> int:
@@ -53,6 +67,35 @@ def _data_dir_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> 
         os.environ.pop("ANALYTICS_DATA_DIR", None)
     else:
         os.environ["ANALYTICS_DATA_DIR"] = saved
+
+
+@contextmanager
+def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serves ``handler`` on a free 127.0.0.1 port from a daemon thread; yields the base URL (no trailing slash) and
+    stops the server on exit."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def load_demo_definitions(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, events_per_day: int, also_unset: Iterable[str] = ()
+) -> dg.Definitions:
+    """The code location as `make run` loads it, on embedded defaults (``DEMO_UNSET`` and ``also_unset`` unset) under
+    the data folder ``tmp_path / "data"``, with ``events_per_day`` demo events a day."""
+    from analytics_dagster.definitions import defs
+
+    monkeypatch.setenv("DEMO_EVENTS_PER_DAY", str(events_per_day))
+    monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path / "data"))
+    for name in (*DEMO_UNSET, *also_unset):
+        monkeypatch.delenv(name, raising=False)
+    return defs()
 
 
 def stop_process(process: subprocess.Popen) -> None:

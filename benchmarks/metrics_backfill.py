@@ -26,24 +26,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from analytics_dagster.defs.metrics import assets as metric_assets
 from analytics_dagster.defs.resources import ObjectStoreResource, WarehouseResource
 from analytics_dagster.lib.metrics import queries
+from analytics_dagster.lib.replays.browser import CHROMIUM_ARGS, DEBIAN_CHROMIUM
 from analytics_dagster.lib.sql import SQL_DIR, read_sql
+from analytics_dagster_tests.metrics.all_assets import ALL_METRIC_ASSETS
 
 FIRST_DAY = dt.date(2025, 6, 2)  # a Monday; the shipped experiment config starts on 2025-01-01
 USERS = 160_000
-ASSETS = [
-    metric_assets.metrics_activity,
-    metric_assets.metrics_top_events,
-    metric_assets.metrics_lifecycle,
-    metric_assets.metrics_retention_daily,
-    metric_assets.metrics_retention_weekly,
-    metric_assets.metrics_user_engagement,
-    metric_assets.metrics_ab_tests,
-    metric_assets.metrics_forecasts,
-    metric_assets.metrics_report,
-]
 
 GENERATE = """
 SELECT setseed(0.42);
@@ -223,7 +213,11 @@ def main() -> int:
             day = FIRST_DAY + dt.timedelta(days=offset)
             t0 = time.perf_counter()
             result = dg.materialize(
-                ASSETS, partition_key=day.isoformat(), resources=resources, instance=instance, raise_on_error=True
+                ALL_METRIC_ASSETS,
+                partition_key=day.isoformat(),
+                resources=resources,
+                instance=instance,
+                raise_on_error=True,
             )
             seconds = time.perf_counter() - t0
             per_partition.append(seconds)
@@ -232,7 +226,7 @@ def main() -> int:
             print(f"  {day}: {seconds:6.2f} s", flush=True)
         total = time.perf_counter() - backfill_started
         print(
-            f"backfill: {args.days} partitions x {len(ASSETS)} assets in {total:.1f} s "
+            f"backfill: {args.days} partitions x {len(ALL_METRIC_ASSETS)} assets in {total:.1f} s "
             f"(per partition: median {statistics.median(per_partition):.2f} s, max {max(per_partition):.2f} s)"
         )
         for step, seconds in sorted(per_asset.items(), key=lambda item: -item[1]):
@@ -271,17 +265,7 @@ def save_screenshot(dashboard: Path, target: Path) -> None:
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = playwright.chromium.launch(executable_path=DEBIAN_CHROMIUM, args=list(CHROMIUM_ARGS))
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(dashboard.as_uri())

@@ -3,42 +3,23 @@
 import dagster as dg
 import pytest
 
-from analytics_dagster.definitions import defs
+from analytics_dagster.lib.dwh.tables import DWH_TABLES
 from analytics_dagster.lib.raw_store import read_manifest
 from analytics_dagster.settings import data_dir
+from analytics_dagster_tests.conftest import load_demo_definitions
 
 PARTITION = "2026-03-15"
-DWH_TABLES = (
-    "events_part",
-    "mobile_devices",
-    "permanent_user_properties",
-    "changeable_user_properties",
-    "technical_data",
-    "tmp_event_properties",
-    "tmp_user_properties",
-    "user_locations",
-)
 
 
 @pytest.fixture
 def demo_definitions(monkeypatch, tmp_path) -> dg.Definitions:
     """The code location as `make run` loads it, on embedded defaults under a temporary data folder."""
-    monkeypatch.setenv("DEMO_EVENTS_PER_DAY", "600")
-    monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path / "data"))
-    for name in (
-        "AMPLITUDE_API_KEY",
-        "AMPLITUDE_SECRET_KEY",
-        "APPMETRICA_TOKEN",
-        "APPMETRICA_APPLICATION_ID",
-        "S3_BUCKET",
-        "WAREHOUSE",
-        "DUCKDB_PATH",
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "GDRIVE_FOLDER_ID",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    return defs()
+    return load_demo_definitions(
+        monkeypatch,
+        tmp_path,
+        events_per_day=600,
+        also_unset=("OPENAI_API_KEY", "OPENAI_BASE_URL", "GDRIVE_FOLDER_ID"),
+    )
 
 
 def materialize_day(definitions: dg.Definitions, selection: dg.AssetSelection) -> dg.ExecuteInProcessResult:

@@ -26,24 +26,19 @@ def frame(day: str, names: list[str]) -> pd.DataFrame:
     )
 
 
+def replace_day(warehouse, day: str, rows: pd.DataFrame) -> None:
+    """Replaces the day's partition of ``daily`` with ``rows``."""
+    warehouse.replace_partition(
+        "daily", rows, partition_column="partition_date", partition_value=dt.date.fromisoformat(day)
+    )
+
+
 def test_replace_partition_is_idempotent_and_touches_only_its_partition(warehouse):
     warehouse.execute(DDL)
-    warehouse.replace_partition(
-        "daily",
-        frame("2026-03-15", ["a", "b"]),
-        partition_column="partition_date",
-        partition_value=dt.date(2026, 3, 15),
-    )
-    warehouse.replace_partition(
-        "daily", frame("2026-03-16", ["c"]), partition_column="partition_date", partition_value=dt.date(2026, 3, 16)
-    )
+    replace_day(warehouse, "2026-03-15", frame("2026-03-15", ["a", "b"]))
+    replace_day(warehouse, "2026-03-16", frame("2026-03-16", ["c"]))
     for _ in range(2):
-        warehouse.replace_partition(
-            "daily",
-            frame("2026-03-15", ["x", "y", "z"]),
-            partition_column="partition_date",
-            partition_value=dt.date(2026, 3, 15),
-        )
+        replace_day(warehouse, "2026-03-15", frame("2026-03-15", ["x", "y", "z"]))
     rows = warehouse.query_df("SELECT CAST(partition_date AS VARCHAR) AS d, name, share FROM daily ORDER BY d, name")
     assert rows[["d", "name"]].values.tolist() == [
         ["2026-03-15", "x"],
@@ -56,25 +51,16 @@ def test_replace_partition_is_idempotent_and_touches_only_its_partition(warehous
 
 def test_a_failed_replace_leaves_the_partition_as_it_was(warehouse):
     warehouse.execute(DDL)
-    warehouse.replace_partition(
-        "daily", frame("2026-03-15", ["a"]), partition_column="partition_date", partition_value=dt.date(2026, 3, 15)
-    )
+    replace_day(warehouse, "2026-03-15", frame("2026-03-15", ["a"]))
     broken = frame("2026-03-15", ["b"]).assign(n=["not a number"])
     with pytest.raises(Exception):  # noqa: B017 - each backend's driver raises its own conversion error
-        warehouse.replace_partition(
-            "daily", broken, partition_column="partition_date", partition_value=dt.date(2026, 3, 15)
-        )
+        replace_day(warehouse, "2026-03-15", broken)
     assert warehouse.query_df("SELECT name FROM daily")["name"].tolist() == ["a"]
 
 
 def test_parameters_work_in_every_dialect(warehouse):
     warehouse.execute(DDL)
-    warehouse.replace_partition(
-        "daily",
-        frame("2026-03-15", ["a", "b"]),
-        partition_column="partition_date",
-        partition_value=dt.date(2026, 3, 15),
-    )
+    replace_day(warehouse, "2026-03-15", frame("2026-03-15", ["a", "b"]))
     found = warehouse.query_df(
         "SELECT count(*) AS c FROM daily WHERE name = $name AND partition_date = $day",
         {"name": "b", "day": dt.date(2026, 3, 15)},

@@ -13,11 +13,10 @@ import gzip
 import io
 import json
 import random
-import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -26,6 +25,7 @@ from analytics_dagster.lib.amplitude import AmplitudeExportClient, AmplitudeExpo
 from analytics_dagster.lib.appmetrica import AppMetricaError, AppMetricaLogsClient
 from analytics_dagster.lib.appmetrica_body import LogsBodyError, LogsBodyParser, MalformedBodyError
 from analytics_dagster.lib.http_retry import RetriesExhaustedError
+from analytics_dagster_tests.conftest import serve_http
 from analytics_dagster_tests.ingest.helpers import FAST_BACKOFF, FAST_POLL, ListLog
 
 DAY = dt.date(2026, 3, 15)
@@ -49,14 +49,8 @@ def serving(body: bytes, content_type: str = "application/json") -> Iterator[tup
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", requests
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_http(Handler) as url:
+        yield url, requests
 
 
 def appmetrica(url: str) -> AppMetricaLogsClient:

@@ -15,6 +15,7 @@ from analytics_dagster.defs.metrics import assets as metric_assets
 from analytics_dagster.defs.resources import ObjectStoreResource, WarehouseResource
 from analytics_dagster.lib.metrics import queries
 from analytics_dagster.lib.warehouse import Warehouse
+from analytics_dagster_tests.metrics.all_assets import ALL_METRIC_ASSETS
 from analytics_dagster_tests.metrics.dataset import FIRST_DAY, LAST_DAY, Dataset, build_dataset, load_dataset
 from analytics_dagster_tests.metrics.reference import Reference
 
@@ -22,17 +23,6 @@ TEST_EXPERIMENTS = Path(__file__).with_name("experiments_test.yaml")
 # The last day (full history: Holt-Winters, churn model, complete cohorts), a mid-history Wednesday, and the
 # third day (almost no history: naive forecast, no model).
 TEST_DAYS = (dt.date(2026, 3, 15), dt.date(2026, 2, 25), dt.date(2026, 2, 4))
-ALL_METRIC_ASSETS = [
-    metric_assets.metrics_activity,
-    metric_assets.metrics_top_events,
-    metric_assets.metrics_lifecycle,
-    metric_assets.metrics_retention_daily,
-    metric_assets.metrics_retention_weekly,
-    metric_assets.metrics_user_engagement,
-    metric_assets.metrics_ab_tests,
-    metric_assets.metrics_forecasts,
-    metric_assets.metrics_report,
-]
 
 
 def run_config(experiments_file: Path = TEST_EXPERIMENTS) -> dict:

@@ -14,16 +14,9 @@ from playwright.sync_api import sync_playwright
 from analytics_dagster.lib.day_state import day_state
 from analytics_dagster.lib.metrics.exports import XLSX_MAX_ROWS, write_xlsx
 from analytics_dagster.lib.metrics.queries import METRIC_TABLES
+from analytics_dagster.lib.replays.browser import CHROMIUM_ARGS, DEBIAN_CHROMIUM
 from analytics_dagster_tests.metrics.conftest import TEST_DAYS
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CHART_IDS = [
     "chart-activity",
     "chart-forecast",
@@ -122,7 +115,7 @@ def test_dashboard_renders_in_headless_chromium(report, tmp_path):
     _, store, prefix = report
     errors: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=DEBIAN_CHROMIUM, args=list(CHROMIUM_ARGS))
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(300_000)  # generous: a loaded machine renders the charts slowly

@@ -7,15 +7,14 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpx
 import pytest
 
-from analytics_dagster_tests.conftest import free_port, wait_for_port
+from analytics_dagster_tests.conftest import free_port, serve_http, wait_for_port
 
 PUSHGATEWAY_BINARIES = ("prometheus-pushgateway", "pushgateway")
 
@@ -52,15 +51,9 @@ def webhook() -> Iterator[WebhookRecorder]:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    recorder.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_http(Handler) as url:
+        recorder.url = url
         yield recorder
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _pushgateway_binary() -> str:

@@ -13,6 +13,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from analytics_dagster.defs.ops.prometheus import prometheus_push_after_failure, prometheus_push_after_success
 from analytics_dagster.defs.ops.resources import PushgatewayResource
 from analytics_dagster.lib.day_state import DayStatus
+from analytics_dagster_tests.conftest import load_demo_definitions
 from analytics_dagster_tests.ops.conftest import scrape
 
 DAYS = ["2026-03-15", "2026-03-16", "2026-03-17", "2026-03-18"]  # the 15th is final once the 16th..18th are loaded
@@ -38,24 +39,9 @@ ALLOWED_LABELS = {
 
 @pytest.fixture
 def demo_definitions(monkeypatch, tmp_path) -> dg.Definitions:
-    from analytics_dagster.definitions import defs
-
-    monkeypatch.setenv("DEMO_EVENTS_PER_DAY", "300")
-    monkeypatch.setenv("ANALYTICS_DATA_DIR", str(tmp_path / "data"))
-    for name in (
-        "AMPLITUDE_API_KEY",
-        "AMPLITUDE_SECRET_KEY",
-        "APPMETRICA_TOKEN",
-        "APPMETRICA_APPLICATION_ID",
-        "S3_BUCKET",
-        "WAREHOUSE",
-        "DUCKDB_PATH",
-        "ANALYTICS_SOURCES",
-    ):
-        monkeypatch.delenv(name, raising=False)
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
-    return defs()
+    return load_demo_definitions(monkeypatch, tmp_path, events_per_day=300, also_unset=("ANALYTICS_SOURCES",))
 
 
 def _run_range(definitions: dg.Definitions, instance, selection: dg.AssetSelection, first: str, last: str):

@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -22,6 +22,7 @@ from analytics_dagster.lib.moscow_time import moscow_day_of
 from analytics_dagster.lib.replays.sessions import ReplaySession, SessionEvent
 from analytics_dagster.lib.replays.synthetic import synthetic_sessions
 from analytics_dagster.lib.warehouse import Warehouse
+from analytics_dagster_tests.conftest import serve_http
 from analytics_dagster_tests.google_credentials import write_service_account_key
 
 DAY = dt.date(2026, 3, 15)
@@ -197,16 +198,9 @@ def fake_openai() -> Iterator[FakeOpenAI]:
         def log_message(self, format, *args) -> None:  # noqa: A002
             """Quiet: the test asserts on the recorded requests."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server_state = FakeOpenAI(base_url=f"http://127.0.0.1:{server.server_address[1]}/v1")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_http(Handler) as base:
+        server_state = FakeOpenAI(base_url=f"{base}/v1")
         yield server_state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -368,17 +362,9 @@ def fake_drive() -> Iterator[FakeDrive]:
         def log_message(self, format, *args) -> None:  # noqa: A002
             """Quiet: the test asserts on the recorded calls and files."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    state = FakeDrive(api_url=base, token_uri=f"{base}/token")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_http(Handler) as base:
+        state = FakeDrive(api_url=base, token_uri=f"{base}/token")
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

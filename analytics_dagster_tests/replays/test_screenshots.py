@@ -8,7 +8,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -25,6 +25,7 @@ from analytics_dagster.lib.replays.browser import (
 from analytics_dagster.lib.replays.demo_player import player_screens, render_demo_player, serve_demo_pages
 from analytics_dagster.lib.replays.links import ReplayLinkSettings, replay_key, replay_url
 from analytics_dagster.lib.replays.synthetic import synthetic_sessions
+from analytics_dagster_tests.conftest import serve_http
 
 SESSIONS = [s for _, s in synthetic_sessions(6, seed=3)]
 PAGES = {replay_key(s.replay_id): render_demo_player(s) for s in SESSIONS}
@@ -96,15 +97,8 @@ def slow_pages() -> Iterator[tuple[str, _SlowPages]]:
         def log_message(self, format, *args) -> None:  # noqa: A002
             """Quiet."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/replay/", state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_http(Handler) as base:
+        yield f"{base}/replay/", state
 
 
 def test_demo_pages_are_screenshotted_concurrently_and_failures_are_recorded(tmp_path, slow_pages):
@@ -186,15 +180,8 @@ def amplitude_like_server() -> Iterator[tuple[str, list[dict]]]:
         def log_message(self, format, *args) -> None:  # noqa: A002
             """Quiet."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_http(Handler) as base:
+        yield base, seen
 
 
 def test_amplitude_player_is_driven_with_the_logged_in_storage_state(tmp_path, amplitude_like_server):
