@@ -26,11 +26,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from analytics_dagster.defs.metrics.assets import METRIC_ASSETS
 from analytics_dagster.defs.resources import ObjectStoreResource, WarehouseResource
 from analytics_dagster.lib.metrics import queries
 from analytics_dagster.lib.replays.browser import CHROMIUM_ARGS, DEBIAN_CHROMIUM
 from analytics_dagster.lib.sql import SQL_DIR, read_sql
-from analytics_dagster_tests.metrics.all_assets import ALL_METRIC_ASSETS
 
 FIRST_DAY = dt.date(2025, 6, 2)  # a Monday; the shipped experiment config starts on 2025-01-01
 USERS = 160_000
@@ -213,7 +213,7 @@ def main() -> int:
             day = FIRST_DAY + dt.timedelta(days=offset)
             t0 = time.perf_counter()
             result = dg.materialize(
-                ALL_METRIC_ASSETS,
+                METRIC_ASSETS,
                 partition_key=day.isoformat(),
                 resources=resources,
                 instance=instance,
@@ -226,7 +226,7 @@ def main() -> int:
             print(f"  {day}: {seconds:6.2f} s", flush=True)
         total = time.perf_counter() - backfill_started
         print(
-            f"backfill: {args.days} partitions x {len(ALL_METRIC_ASSETS)} assets in {total:.1f} s "
+            f"backfill: {args.days} partitions x {len(METRIC_ASSETS)} assets in {total:.1f} s "
             f"(per partition: median {statistics.median(per_partition):.2f} s, max {max(per_partition):.2f} s)"
         )
         for step, seconds in sorted(per_asset.items(), key=lambda item: -item[1]):

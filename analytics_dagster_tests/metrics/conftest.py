@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 
 from analytics_dagster.defs.metrics import assets as metric_assets
+from analytics_dagster.defs.metrics.assets import METRIC_ASSETS as ALL_METRIC_ASSETS
 from analytics_dagster.defs.resources import ObjectStoreResource, WarehouseResource
 from analytics_dagster.lib.metrics import queries
 from analytics_dagster.lib.warehouse import Warehouse
-from analytics_dagster_tests.metrics.all_assets import ALL_METRIC_ASSETS
 from analytics_dagster_tests.metrics.dataset import FIRST_DAY, LAST_DAY, Dataset, build_dataset, load_dataset
 from analytics_dagster_tests.metrics.reference import Reference
 

@@ -241,3 +241,17 @@ def metrics_report(context: dg.AssetExecutionContext, warehouse: WarehouseResour
             metadata[day.isoformat()]["dashboard_path"] = dg.MetadataValue.path(str(local))
     yield from record_days(context, metadata)
     yield dg.MaterializeResult()
+
+
+# Every metric asset in pipeline order: what a day's metrics run materializes (tests and benchmarks select these).
+METRIC_ASSETS = (
+    metrics_activity,
+    metrics_top_events,
+    metrics_lifecycle,
+    metrics_retention_daily,
+    metrics_retention_weekly,
+    metrics_user_engagement,
+    metrics_ab_tests,
+    metrics_forecasts,
+    metrics_report,
+)
