@@ -11,12 +11,9 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -67,21 +64,6 @@ def _data_dir_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> 
         os.environ.pop("ANALYTICS_DATA_DIR", None)
     else:
         os.environ["ANALYTICS_DATA_DIR"] = saved
-
-
-@contextmanager
-def serve_http(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """Serves ``handler`` on a free 127.0.0.1 port from a daemon thread; yields the base URL (no trailing slash) and
-    stops the server on exit."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def load_demo_definitions(

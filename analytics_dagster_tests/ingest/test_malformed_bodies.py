@@ -25,7 +25,7 @@ from analytics_dagster.lib.amplitude import AmplitudeExportClient, AmplitudeExpo
 from analytics_dagster.lib.appmetrica import AppMetricaError, AppMetricaLogsClient
 from analytics_dagster.lib.appmetrica_body import LogsBodyError, LogsBodyParser, MalformedBodyError
 from analytics_dagster.lib.http_retry import RetriesExhaustedError
-from analytics_dagster_tests.conftest import serve_http
+from analytics_dagster.lib.local_http import serve_http
 from analytics_dagster_tests.ingest.helpers import FAST_BACKOFF, FAST_POLL, ListLog
 
 DAY = dt.date(2026, 3, 15)

@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler
 import httpx
 import pytest
 
-from analytics_dagster_tests.conftest import free_port, serve_http, wait_for_port
+from analytics_dagster.lib.local_http import serve_http
+from analytics_dagster_tests.conftest import free_port, wait_for_port
 
 PUSHGATEWAY_BINARIES = ("prometheus-pushgateway", "pushgateway")
 

@@ -18,11 +18,11 @@ from urllib.parse import parse_qs, urlparse
 import pandas as pd
 import pytest
 
+from analytics_dagster.lib.local_http import serve_http
 from analytics_dagster.lib.moscow_time import moscow_day_of
 from analytics_dagster.lib.replays.sessions import ReplaySession, SessionEvent
 from analytics_dagster.lib.replays.synthetic import synthetic_sessions
 from analytics_dagster.lib.warehouse import Warehouse
-from analytics_dagster_tests.conftest import serve_http
 from analytics_dagster_tests.google_credentials import write_service_account_key
 
 DAY = dt.date(2026, 3, 15)

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from analytics_dagster.defs.replays.resources import AmplitudeReplayResource
+from analytics_dagster.lib.local_http import serve_http
 from analytics_dagster.lib.replays.browser import (
     DEMO_PLAYER,
     BrowserSettings,
@@ -25,7 +26,6 @@ from analytics_dagster.lib.replays.browser import (
 from analytics_dagster.lib.replays.demo_player import player_screens, render_demo_player, serve_demo_pages
 from analytics_dagster.lib.replays.links import ReplayLinkSettings, replay_key, replay_url
 from analytics_dagster.lib.replays.synthetic import synthetic_sessions
-from analytics_dagster_tests.conftest import serve_http
 
 SESSIONS = [s for _, s in synthetic_sessions(6, seed=3)]
 PAGES = {replay_key(s.replay_id): render_demo_player(s) for s in SESSIONS}

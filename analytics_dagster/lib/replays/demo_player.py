@@ -9,17 +9,17 @@ recording.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import unquote
 
 import jinja2
 
+from analytics_dagster.lib.local_http import serve_http
 from analytics_dagster.lib.moscow_time import MOSCOW_UTC_OFFSET
 from analytics_dagster.lib.replays.sessions import ReplaySession, SessionEvent
 
@@ -139,13 +139,5 @@ class _PagesHandler(BaseHTTPRequestHandler):
 def serve_demo_pages(pages: Mapping[str, str]) -> Iterator[str]:
     """Serves ``pages`` (key -> HTML) at ``http://127.0.0.1:<port>/replay/<key>``; yields the base URL."""
     handler = type("DemoPagesHandler", (_PagesHandler,), {"pages": dict(pages)})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="demo-replay-pages", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/replay/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_http(handler, name="demo-replay-pages") as base_url:
+        yield f"{base_url}/replay/"
